@@ -1,0 +1,6 @@
+"""`python -m moralbench` (and `accelerate launch -m moralbench run ...`)."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""The model-backend contract: what a backend plugin registers and what a loaded backend does."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import BackendUnavailable
+from .requests import ChoiceRequest, ChoiceResponse, GenerateRequest, GenerateResponse
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """Run-wide settings every backend receives beside its own `--model-args`."""
+
+    device: str | None = None
+    batch_size: int | str | None = None  # an int, "auto", or None for the backend's default
+    seed: int = 0
+    process_index: int = 0
+    num_processes: int = 1
+
+
+class Backend(ABC):
+    """A loaded model that answers requests.
+
+    Both answer methods take the whole list of pending requests and yield `(index, response)`
+    pairs in any order, as soon as each is ready: the backend owns ordering and batching
+    (length-sorted batches, concurrency), the runner owns dedupe, caching and bookkeeping.
+    A request the backend gives up on is yielded with `error` set, never skipped.
+    """
+
+    #: estimators this backend can use for ChoiceRequests, best first
+    estimators: tuple[str, ...] = ("exact",)
+
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """A stable id of everything that changes the answers (weights, dtype, template...).
+
+        The request cache is keyed by it, so two runs share cached answers only when equal.
+        """
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about the model for results JSON (no secrets)."""
+        return {}
+
+    def score_choices(
+        self, requests: Sequence[ChoiceRequest]
+    ) -> Iterator[tuple[int, ChoiceResponse]]:
+        raise BackendUnsupported(f"{type(self).__name__} cannot score choices")
+
+    def generate(
+        self, requests: Sequence[GenerateRequest]
+    ) -> Iterator[tuple[int, GenerateResponse]]:
+        raise BackendUnsupported(f"{type(self).__name__} cannot generate text")
+
+    def close(self) -> None:
+        """Release resources (connections, GPU memory)."""
+
+
+class BackendUnsupported(Exception):
+    """The backend does not implement a request type the task needs."""
+
+
+BackendFactory = Callable[[Mapping[str, str], BackendOptions], Backend]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """What a plugin registers for a backend.
+
+    `factory` is "module:attribute" and is imported only when this backend is chosen, so
+    listing backends never imports torch or an HTTP client. `requires` maps importable
+    module names to the pip package that provides them; a missing one becomes a one-line
+    `BackendUnavailable` error. `secret_args` are model args redacted from every output.
+    """
+
+    name: str
+    factory: str
+    estimators: tuple[str, ...]
+    description: str = ""
+    requires: Mapping[str, str] = field(default_factory=dict)
+    secret_args: tuple[str, ...] = ()
+
+    def load(self, model_args: Mapping[str, str], options: BackendOptions) -> Backend:
+        for module, package in self.requires.items():
+            if importlib.util.find_spec(module) is None:
+                raise BackendUnavailable(self.name, package)
+        module_name, _, attribute = self.factory.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            raise BackendUnavailable(self.name, exc.name or module_name) from exc
+        factory: BackendFactory = getattr(module, attribute)
+        return factory(model_args, options)

@@ -1,0 +1,257 @@
+"""The `moralbench` command line: run, tasks, models (and the commands other modules add).
+
+Errors a user can act on (`MoralbenchError`) are printed once, without a traceback unless
+`--verbose`. Dashed options are canonical; lm-eval's underscore spellings are accepted too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import MoralbenchError, OptionError
+
+_err = Console(stderr=True)
+_out = Console()
+
+
+def parse_kv(text: str | None, what: str) -> dict[str, str]:
+    """`k=v,k=v` into a dict; a value may contain '=' but not ','."""
+    result: dict[str, str] = {}
+    if not text:
+        return result
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise OptionError(f"{what}: expected key=value, got {part!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
+def _batch_size(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("batch size must be an integer or 'auto'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("batch size must be at least 1")
+    return value
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="evaluate a model on tasks")
+    p.add_argument("--model", required=True, help="backend name (see `moralbench models`)")
+    p.add_argument("--model-args", "--model_args", dest="model_args", default="",
+                   help="backend options, k=v,k=v")
+    p.add_argument("--tasks", required=True, help="comma-separated task names or globs")
+    p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path,
+                   help="data folder (default: $MORALBENCH_DATA, else the user data dir)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--limit", type=int, help="first N documents of each task")
+    p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=_batch_size,
+                   help="documents per batch, or 'auto'")
+    p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
+    p.add_argument("--output-path", "--output_path", "-o", dest="output_path", type=Path,
+                   default=Path("results"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--num-fewshot", "--num_fewshot", dest="num_fewshot", type=int, default=0)
+    p.add_argument("--include-path", "--include_path", dest="include_path", type=Path,
+                   action="append", default=[], help="folder of YAML tasks (repeatable)")
+    p.add_argument("--task-args", "--task_args", dest="task_args", default="",
+                   help="task options, k=v,k=v (e.g. template=yesno)")
+    p.add_argument("--no-cache", "--no_cache", dest="use_cache", action="store_false",
+                   help="neither read nor write the request cache")
+    p.add_argument("--cache-path", "--cache_path", dest="cache_path", type=Path,
+                   help="request cache file (default: $MORALBENCH_CACHE, else user cache dir)")
+    p.add_argument("--log-samples", "--log_samples", dest="log_samples",
+                   action=argparse.BooleanOptionalAction, default=True,
+                   help="write the per-sample JSONL files")
+    p.add_argument("--no-log-prompts", dest="log_prompts", action="store_false",
+                   help="leave prompt text out of the samples files (hashes stay)")
+    p.add_argument("--strict", action="store_true", help="data warnings become errors")
+    p.add_argument("--allow-failures", "--allow_failures", dest="allow_failures",
+                   action="store_true", help="exit 0 even when some requests failed")
+    p.add_argument("--bootstrap-iters", "--bootstrap_iters", dest="n_bootstrap", type=int,
+                   default=1000)
+    p.add_argument("--no-progress", dest="show_progress", action="store_false")
+    p.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import evaluate
+
+    payload = evaluate(
+        args.model,
+        args.tasks,
+        model_args=parse_kv(args.model_args, "--model-args"),
+        data_dir=args.data_dir,
+        split=args.split,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        device=args.device,
+        output_path=args.output_path,
+        seed=args.seed,
+        num_fewshot=args.num_fewshot,
+        include_path=args.include_path,
+        task_args=parse_kv(args.task_args, "--task-args"),
+        use_cache=args.use_cache,
+        cache_path=args.cache_path,
+        log_samples=args.log_samples,
+        log_prompts=args.log_prompts,
+        strict=args.strict,
+        allow_failures=args.allow_failures,
+        n_bootstrap=args.n_bootstrap,
+        show_progress=args.show_progress and _err.is_terminal,
+        log=lambda message: _err.print(message, markup=False, highlight=False),
+    )
+    if "results_file" in payload:
+        print_results(payload)
+    return 0
+
+
+def _format_value(value: Any, ci: Any) -> str:
+    if isinstance(value, float):
+        text = f"{value:.4f}"
+        if isinstance(ci, list | tuple) and len(ci) == 2 and None not in ci:
+            text += f" [{ci[0]:.4f}, {ci[1]:.4f}]"
+        return text
+    return str(value)
+
+
+def print_results(payload: dict[str, Any]) -> None:
+    table = Table(title=f"moralbench {payload['config']['model']}")
+    for column in ("task", "metric", "value [95% CI]"):
+        table.add_column(column)
+    for task, metrics in payload["results"].items():
+        first = True
+        for key, value in metrics.items():
+            if key.endswith("_ci") or isinstance(value, dict | list):
+                continue
+            table.add_row(task if first else "", key, _format_value(value, metrics.get(f"{key}_ci")))
+            first = False
+    _out.print(table)
+    timing = payload["timing"]
+    _out.print(
+        f"{timing['requests']} requests in {timing['wall_seconds']:.1f}s "
+        f"(cache hits {payload['cache']['hits']}); results: {payload['results_file']}"
+    )
+
+
+def _add_tasks(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tasks", help="list the tasks the installed plugins provide")
+    p.add_argument("--include-path", "--include_path", dest="include_path", type=Path,
+                   action="append", default=[])
+    p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path)
+    p.add_argument("--split", default="test")
+    p.set_defaults(handler=_cmd_tasks)
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from .data_files import default_data_dir
+    from .plugin_manager import get_plugin_manager
+    from .registry import build_registry
+
+    plugins = get_plugin_manager(args.include_path)
+    registry = build_registry(plugins)
+    data_dir = args.data_dir or default_data_dir()
+    table = Table(title="moralbench tasks")
+    for column in ("name", "version", "request type", f"data files ({args.split})", "plugin"):
+        table.add_column(column)
+    for name in sorted(registry.tasks):
+        factory = registry.tasks[name]
+        files = factory.data_files(data_dir, args.split)
+        shown = "\n".join(f"{p} {'✓' if p.is_file() else '(missing)'}" for p in files) or "-"
+        table.add_row(name, str(factory.version), factory.output_type, shown,
+                      registry.task_plugin[name])
+    _out.print(table)
+    _report_failures(plugins.failures)
+    return 0
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the model backends")
+    p.set_defaults(handler=_cmd_models)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .plugin_manager import get_plugin_manager
+    from .registry import build_registry
+
+    plugins = get_plugin_manager()
+    registry = build_registry(plugins)
+    table = Table(title="moralbench model backends")
+    for column in ("name", "estimators", "description", "plugin"):
+        table.add_column(column)
+    for name in sorted(registry.models):
+        spec = registry.models[name]
+        table.add_row(name, ", ".join(spec.estimators), spec.description,
+                      registry.model_plugin[name])
+    _out.print(table)
+    _report_failures(plugins.failures)
+    return 0
+
+
+def _report_failures(failures: Sequence[Any]) -> None:
+    for failure in failures:
+        _err.print(f"plugin {failure.name!r} ({failure.value}) failed to load: {failure.error}",
+                   markup=False, highlight=False)
+
+
+#: subcommand builders; other modules (score, data, leaderboard) add theirs here
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_tasks, _add_models]
+
+
+def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    found = []
+    for module in ("score_cli", "data_cli", "leaderboard_cli"):
+        try:
+            imported = __import__(f"moralbench.{module}", fromlist=["add_parser"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"moralbench.{module}":
+                raise
+            continue
+        found.append(imported.add_parser)
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="moralbench",
+        description="Measure how well a model's moral judgements match the spread of human ones.",
+    )
+    parser.add_argument("--version", action="version", version=f"moralbench {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in [*COMMANDS, *_extra_commands()]:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except MoralbenchError as exc:
+        if args.verbose:
+            raise
+        _err.print(f"error: {exc}", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        _err.print("interrupted: finished requests are cached; run again to resume")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

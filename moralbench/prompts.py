@@ -1,0 +1,131 @@
+"""Jinja prompt templates, rendered in a sandbox with strict undefined fields.
+
+Field values are inserted as text: a dataset line containing `{{ ... }}` is never evaluated,
+because Jinja does not re-parse rendered values. Template authors get a sandbox, so a
+template cannot reach Python internals (`{{ ''.__class__ }}` is an error, not a leak).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from .errors import PromptRenderError, TaskDefinitionError
+from .requests import Message
+
+
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
+    )
+    env.filters["letter"] = lambda index: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(index)]
+    return env
+
+
+_ENV = _environment()
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A named prompt: plain text, or a list of chat messages, each a Jinja template.
+
+    `answer_prefix` is text the model's answer starts with (e.g. "Answer:"): appended to the
+    prompt for plain templates, placed at the start of the assistant turn for chat templates.
+    """
+
+    task: str
+    name: str
+    text: str | None = None
+    messages: tuple[tuple[str, str], ...] = ()
+    answer_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.text is None) == (not self.messages):
+            raise TaskDefinitionError(
+                f"task {self.task!r}, template {self.name!r}: give either text or messages"
+            )
+        for source in self._sources():
+            try:
+                _ENV.parse(source)
+            except jinja2.TemplateSyntaxError as exc:
+                raise PromptRenderError(
+                    self.task, self.name, f"syntax error line {exc.lineno}: {exc.message}"
+                ) from exc
+
+    @property
+    def is_chat(self) -> bool:
+        return bool(self.messages)
+
+    def _sources(self) -> list[str]:
+        return [self.text] if self.text is not None else [content for _, content in self.messages]
+
+    @property
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        for source in [*self._sources(), self.answer_prefix]:
+            h.update(source.encode("utf-8"))
+            h.update(b"\x00")
+        if self.messages:
+            h.update("|".join(role for role, _ in self.messages).encode())
+        return h.hexdigest()
+
+    def _render_one(self, source: str, fields: Mapping[str, Any]) -> str:
+        try:
+            return _ENV.from_string(source).render(**fields)
+        except jinja2.UndefinedError as exc:
+            raise PromptRenderError(self.task, self.name, f"missing field: {exc.message}") from exc
+        except jinja2.exceptions.SecurityError as exc:
+            raise PromptRenderError(self.task, self.name, f"unsafe template: {exc}") from exc
+
+    def render(self, fields: Mapping[str, Any]) -> str | tuple[Message, ...]:
+        """Render for one document: a string, or a tuple of chat messages."""
+        if self.text is not None:
+            return self._render_one(self.text, fields)
+        return tuple(
+            Message(role, self._render_one(content, fields)) for role, content in self.messages
+        )
+
+    @classmethod
+    def from_config(cls, task: str, name: str, config: Any, base: Path | None) -> PromptTemplate:
+        """Build from a YAML value: inline text, `{file: x.jinja}`, or `{messages: [...]}`."""
+        if isinstance(config, str):
+            return cls(task, name, text=config)
+        if not isinstance(config, Mapping):
+            raise TaskDefinitionError(f"task {task!r}: template {name!r} must be text or a map")
+        prefix = str(config.get("answer_prefix", ""))
+        if "file" in config:
+            path = (base or Path(".")) / str(config["file"])
+            return cls(task, name, text=path.read_text(encoding="utf-8"), answer_prefix=prefix)
+        if "text" in config:
+            return cls(task, name, text=str(config["text"]), answer_prefix=prefix)
+        if "messages" in config:
+            messages = _messages(task, name, config["messages"], base)
+            return cls(task, name, messages=messages, answer_prefix=prefix)
+        raise TaskDefinitionError(f"task {task!r}: template {name!r} needs text, file or messages")
+
+
+def _messages(
+    task: str, name: str, items: Sequence[Any], base: Path | None
+) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping) or "role" not in item:
+            raise TaskDefinitionError(f"task {task!r}: template {name!r}: each message needs role")
+        if "file" in item:
+            content = ((base or Path(".")) / str(item["file"])).read_text(encoding="utf-8")
+        else:
+            content = str(item.get("content", ""))
+        out.append((str(item["role"]), content))
+    return tuple(out)
+
+
+def template_file(task: str, name: str, path: Path, answer_prefix: str = "") -> PromptTemplate:
+    """A plain-text template stored beside a task's code."""
+    return PromptTemplate(task, name, text=path.read_text(encoding="utf-8").rstrip("\n"),
+                          answer_prefix=answer_prefix)

@@ -1,0 +1,86 @@
+"""What the loaded plugins provide, by name: tasks, backends, metrics, judges."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backend import BackendSpec
+from .errors import MoralbenchError, UnknownModel, UnknownTask
+from .judges import JudgeSpec
+from .plugin_manager import PluginSet
+from .task import TaskFactory
+from .yaml_task import load_yaml_tasks
+
+
+@dataclass
+class Registry:
+    tasks: dict[str, TaskFactory] = field(default_factory=dict)
+    task_plugin: dict[str, str] = field(default_factory=dict)
+    models: dict[str, BackendSpec] = field(default_factory=dict)
+    model_plugin: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    judges: dict[str, JudgeSpec] = field(default_factory=dict)
+
+    def resolve_tasks(self, spec: str | list[str]) -> list[TaskFactory]:
+        """Comma-separated names or glob patterns, in the order given, without repeats."""
+        patterns = spec.split(",") if isinstance(spec, str) else list(spec)
+        chosen: list[str] = []
+        for pattern in (p.strip() for p in patterns):
+            if not pattern:
+                continue
+            matches = sorted(fnmatch.filter(self.tasks, pattern))
+            if not matches:
+                raise UnknownTask(pattern, list(self.tasks))
+            chosen += [m for m in matches if m not in chosen]
+        if not chosen:
+            raise MoralbenchError("no task given (--tasks)")
+        return [self.tasks[name] for name in chosen]
+
+    def model(self, name: str) -> BackendSpec:
+        if name not in self.models:
+            raise UnknownModel(name, list(self.models))
+        return self.models[name]
+
+
+def _add(kind: str, table: dict[str, Any], owners: dict[str, str], name: str, value: Any,
+         plugin: str) -> None:
+    if name in table:
+        raise MoralbenchError(
+            f"{kind} {name!r} is registered twice: by {owners[name]!r} and by {plugin!r}"
+        )
+    table[name] = value
+    owners[name] = plugin
+
+
+def build_registry(plugins: PluginSet) -> Registry:
+    """Call every registration hook once and index the results by name."""
+    reg = Registry()
+    hook = plugins.pm.hook
+    for impl in hook.moralbench_register_tasks.get_hookimpls():
+        for factory in impl.function() or ():
+            _add("task", reg.tasks, reg.task_plugin, factory.name, factory, impl.plugin_name)
+    paths: list[tuple[str, Any]] = []
+    for impl in hook.moralbench_task_paths.get_hookimpls():
+        paths += [(impl.plugin_name, p) for p in impl.function() or ()]
+    paths += [("--include-path", p) for p in plugins.include_paths]
+    for owner, path in paths:
+        for factory in load_yaml_tasks(path):
+            _add("task", reg.tasks, reg.task_plugin, factory.name, factory, owner)
+    model_owner: dict[str, str] = {}
+    for impl in hook.moralbench_register_models.get_hookimpls():
+        for spec in impl.function() or ():
+            _add("model backend", reg.models, model_owner, spec.name, spec, impl.plugin_name)
+    reg.model_plugin = model_owner
+    metric_owner: dict[str, str] = {}
+    for impl in hook.moralbench_register_metrics.get_hookimpls():
+        for info in impl.function() or ():
+            if info.name not in reg.metrics:
+                reg.metrics[info.name] = info
+                metric_owner[info.name] = impl.plugin_name
+    judge_owner: dict[str, str] = {}
+    for impl in hook.moralbench_register_judges.get_hookimpls():
+        for spec in impl.function() or ():
+            _add("judge", reg.judges, judge_owner, spec.name, spec, impl.plugin_name)
+    return reg

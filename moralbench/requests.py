@@ -1,0 +1,167 @@
+"""The values that cross the task / runner / backend boundary.
+
+Tasks build requests, the runner deduplicates and caches them by `key`, backends answer them.
+All are frozen dataclasses so they can be hashed, deduplicated and shared between threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Estimator = Literal["exact", "top_logprobs", "sampled"]
+ESTIMATORS: tuple[str, ...] = ("exact", "top_logprobs", "sampled")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat turn."""
+
+    role: str
+    content: str
+
+
+Context = str | tuple[Message, ...]
+
+
+def _context_json(context: Context) -> Any:
+    if isinstance(context, str):
+        return context
+    return [[m.role, m.content] for m in context]
+
+
+def context_text(context: Context) -> str:
+    """A readable rendering of a context, for sample logs and prompt hashes."""
+    if isinstance(context, str):
+        return context
+    return "\n".join(f"<{m.role}>\n{m.content}" for m in context)
+
+
+def _sha256(payload: Any) -> str:
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChoiceRequest:
+    """Ask for the log-probability of each choice continuation given the context.
+
+    `context` is plain text, or chat messages (the backend applies its chat template and then
+    appends `answer_prefix` to the assistant turn). Each choice is a continuation appended
+    directly after the context (plain text) or after `answer_prefix` (chat); include the
+    leading space where the natural text has one (" A", " yes").
+    """
+
+    context: Context
+    choices: tuple[str, ...]
+    answer_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.choices:
+            raise ValueError("ChoiceRequest needs at least one choice")
+        if isinstance(self.context, list):
+            object.__setattr__(self, "context", tuple(self.context))
+        if isinstance(self.choices, list):
+            object.__setattr__(self, "choices", tuple(self.choices))
+
+    @property
+    def is_chat(self) -> bool:
+        return not isinstance(self.context, str)
+
+    @property
+    def key(self) -> str:
+        """Content hash: identical requests share one key (dedupe and cache)."""
+        return _sha256(
+            {
+                "type": "choice",
+                "context": _context_json(self.context),
+                "choices": list(self.choices),
+                "answer_prefix": self.answer_prefix,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Ask for a continuation of the context, up to `max_tokens` or the first stop sequence."""
+
+    context: Context
+    stop: tuple[str, ...] = ()
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int | None = None
+    answer_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.context, list):
+            object.__setattr__(self, "context", tuple(self.context))
+        if isinstance(self.stop, list):
+            object.__setattr__(self, "stop", tuple(self.stop))
+
+    @property
+    def is_chat(self) -> bool:
+        return not isinstance(self.context, str)
+
+    @property
+    def key(self) -> str:
+        return _sha256(
+            {
+                "type": "generate",
+                "context": _context_json(self.context),
+                "stop": list(self.stop),
+                "max_tokens": self.max_tokens,
+                "temperature": self.temperature,
+                "seed": self.seed,
+                "answer_prefix": self.answer_prefix,
+            }
+        )
+
+
+Request = ChoiceRequest | GenerateRequest
+
+
+@dataclass(frozen=True)
+class ChoiceResponse:
+    """Per-choice log-probabilities and how they were estimated.
+
+    `details` carries estimator-specific facts (covered probability mass for `top_logprobs`,
+    unparseable answer count for `sampled`, token counts). `error` is set, and `logprobs` is
+    empty, when the backend gave up on the request; failed responses are never cached.
+    """
+
+    logprobs: tuple[float, ...]
+    estimator: str
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "choice", **asdict(self), "logprobs": list(self.logprobs)}
+
+
+@dataclass(frozen=True)
+class GenerateResponse:
+    """Generated text (stop sequence excluded)."""
+
+    text: str
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "generate", **asdict(self)}
+
+
+Response = ChoiceResponse | GenerateResponse
+
+
+def response_from_json(payload: dict[str, Any]) -> Response:
+    """Inverse of `to_json`, used by the request cache."""
+    data = dict(payload)
+    kind = data.pop("kind")
+    if kind == "choice":
+        data["logprobs"] = tuple(data["logprobs"])
+        return ChoiceResponse(**data)
+    if kind == "generate":
+        return GenerateResponse(**data)
+    raise ValueError(f"unknown response kind {kind!r}")

@@ -1,0 +1,122 @@
+"""Where results go: streamed samples JSONL, then one results JSON per run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from .distributed import ProcessGroup
+
+
+def timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%f")
+
+
+def model_slug(model: str, model_args: dict[str, str]) -> str:
+    """A folder name for a model: backend plus the model's last path part."""
+    name = model_args.get("pretrained") or model_args.get("model") or ""
+    name = Path(str(name).rstrip("/")).name if name else ""
+    if model_args.get("gguf_file"):
+        name = Path(model_args["gguf_file"]).stem
+    slug = f"{model}__{name}" if name else model
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", slug)
+
+
+def _dump(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+class SamplesWriter:
+    """Streams sample records to `samples_<task>_<stamp>.jsonl` as documents complete.
+
+    With several processes each streams to its own `.part<k>` file; the main process then
+    writes the merged file in document order and removes the parts. A line is flushed when
+    written, so an interrupted run leaves every completed sample on disk.
+    """
+
+    def __init__(
+        self, out_dir: Path, task: str, stamp: str, group: ProcessGroup, *, enabled: bool = True
+    ) -> None:
+        self.enabled = enabled
+        self.group = group
+        self.path: Path | None = out_dir / f"samples_{task}_{stamp}.jsonl" if enabled else None
+        self._stream_path: Path | None = None
+        self._handle: IO[str] | None = None
+        if enabled:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            assert self.path is not None
+            self._stream_path = (
+                self.path if group.count == 1
+                else self.path.with_suffix(f".part{group.index}.jsonl")
+            )
+            self._handle = open(self._stream_path, "w", encoding="utf-8")
+
+    def write(self, index: int, record: dict[str, Any], prompt: list[str] | None) -> None:
+        if self._handle is None:
+            return
+        line = dict(record)
+        if prompt is not None:
+            line["prompt"] = prompt[0] if len(prompt) == 1 else prompt
+        line["_index"] = index
+        self._handle.write(_dump(line))
+        self._handle.flush()
+
+    def close_stream(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def _streamed_prompts(self) -> dict[str, Any]:
+        files = (
+            [self._stream_path] if self.group.count == 1 and self._stream_path
+            else [self.path.with_suffix(f".part{k}.jsonl") for k in range(self.group.count)]
+            if self.path else []
+        )
+        prompts: dict[str, Any] = {}
+        for path in files:
+            if path is None or not path.exists():
+                continue
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    record = json.loads(line)
+                    if "prompt" in record:
+                        prompts[record["doc_id"]] = record["prompt"]
+        return prompts
+
+    def finish(self, records: list[dict[str, Any]], *, rewrite: bool) -> None:
+        """On the main process: write the final file in document order when needed."""
+        self.close_stream()
+        if not self.enabled or self.path is None or not rewrite:
+            return
+        prompts = self._streamed_prompts()
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for index, record in enumerate(records):
+                line = dict(record)
+                if record["doc_id"] in prompts:
+                    line["prompt"] = prompts[record["doc_id"]]
+                line["_index"] = index
+                handle.write(_dump(line))
+        os.replace(tmp, self.path)
+        if self.group.count > 1:
+            for k in range(self.group.count):
+                self.path.with_suffix(f".part{k}.jsonl").unlink(missing_ok=True)
+
+
+def write_results(out_dir: Path, stamp: str, payload: dict[str, Any]) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"results_{stamp}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_samples(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

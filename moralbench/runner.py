@@ -1,0 +1,368 @@
+"""One evaluation run: tasks -> requests -> cache/backend -> sample records -> metrics.
+
+Read top-down: `evaluate` builds a `RunConfig`, `Run.execute` loads plugins, the backend and
+each task, `_run_split` asks for what is not cached and streams sample records to disk as
+documents complete, and `results.write_results` writes the results JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .backend import Backend, BackendOptions
+from .cache import NullCache, RequestCache, default_cache_path
+from .data_files import default_data_dir, sha256_file
+from .distributed import ProcessGroup, current_process_group
+from .environment import environment_info
+from .errors import MoralbenchError, RunFailures
+from .judges import JudgeContext
+from .plugin_manager import get_plugin_manager
+from .progress import RequestProgress
+from .redaction import redact_args
+from .registry import Registry, build_registry
+from .requests import ChoiceRequest, GenerateRequest, Request, Response, context_text
+from .results import SamplesWriter, model_slug, timestamp, write_results
+from .task import Doc, Record, Task, TaskContext
+
+
+@dataclass
+class RunConfig:
+    model: str
+    tasks: str | list[str]
+    model_args: dict[str, str] = field(default_factory=dict)
+    data_dir: Path | None = None
+    split: str = "test"
+    limit: int | None = None
+    batch_size: int | str | None = None
+    device: str | None = None
+    output_path: Path | None = None
+    seed: int = 0
+    num_fewshot: int = 0
+    include_path: list[Path] = field(default_factory=list)
+    task_args: dict[str, str] = field(default_factory=dict)
+    use_cache: bool = True
+    cache_path: Path | None = None
+    log_samples: bool = True
+    log_prompts: bool = True
+    strict: bool = False
+    allow_failures: bool = False
+    n_bootstrap: int = 1000
+    show_progress: bool = True
+    extra_plugins: list[Any] = field(default_factory=list)
+    log: Callable[[str], None] = print
+
+
+def evaluate(model: str, tasks: str | list[str], **options: Any) -> dict[str, Any]:
+    """Run tasks on a model and return the results dict (the same one results JSON holds).
+
+    Options are the `RunConfig` fields, e.g. `model_args={"pretrained": DIR}`, `limit=20`,
+    `output_path="out"`. Raises `MoralbenchError` subclasses for anything a user can fix.
+    """
+    for key in ("data_dir", "output_path", "cache_path"):
+        if options.get(key) is not None:
+            options[key] = Path(options[key])
+    options["include_path"] = [Path(p) for p in options.get("include_path", [])]
+    return Run(RunConfig(model=model, tasks=tasks, **options)).execute()
+
+
+def _prompt_hash(requests: Sequence[Request]) -> str:
+    h = hashlib.sha256()
+    for request in requests:
+        h.update(context_text(request.context).encode("utf-8"))
+        h.update(request.answer_prefix.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+@dataclass
+class _Pending:
+    """Bookkeeping for one document while its requests are answered."""
+
+    index: int
+    doc: Doc
+    requests: list[Request]
+    keys: list[str]
+    waiting: int
+
+
+class Run:
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.group: ProcessGroup = current_process_group()
+        self.requests_sent = 0
+        self.requests_total = 0
+
+    # -- set-up -------------------------------------------------------------------------
+    def _registry(self) -> Registry:
+        plugins = get_plugin_manager(
+            self.config.include_path, extra_plugins=self.config.extra_plugins
+        )
+        for failure in plugins.failures:
+            self.config.log(
+                f"warning: plugin {failure.name!r} ({failure.value}) failed to load: "
+                f"{failure.error}"
+            )
+        return build_registry(plugins)
+
+    def _load_backend(self, registry: Registry, name: str, args: Mapping[str, str]) -> Backend:
+        options = BackendOptions(
+            device=self.config.device,
+            batch_size=self.config.batch_size,
+            seed=self.config.seed,
+            process_index=self.group.index,
+            num_processes=self.group.count,
+        )
+        return registry.model(name).load(args, options)
+
+    # -- the run ------------------------------------------------------------------------
+    def execute(self) -> dict[str, Any]:
+        config = self.config
+        started = time.perf_counter()
+        registry = self._registry()
+        factories = registry.resolve_tasks(config.tasks)
+        spec = registry.model(config.model)
+        data_dir = config.data_dir or default_data_dir()
+        judges: dict[str, Any] = {}
+
+        def load_judge(name: str, options: Mapping[str, str]) -> Any:
+            if name not in registry.judges:
+                raise MoralbenchError(
+                    f"unknown judge {name!r}; known judges: {', '.join(sorted(registry.judges))}"
+                )
+            if name not in judges:
+                context = JudgeContext(
+                    load_backend=lambda n, a: self._load_backend(registry, n, a),
+                    seed=config.seed,
+                )
+                judges[name] = registry.judges[name].load(options, context)
+            return judges[name]
+
+        # Tasks are built (options checked, files found) before the model is loaded, so a
+        # typo fails in a second, not after minutes of loading weights.
+        tasks: list[Task] = []
+        for factory in factories:
+            options = dict(config.task_args)
+            context = TaskContext(
+                data_dir=data_dir, options=options, seed=config.seed,
+                num_fewshot=config.num_fewshot, strict=config.strict,
+                n_bootstrap=config.n_bootstrap, load_judge=load_judge, warn=config.log,
+            )
+            task = factory(context)
+            task.require_files(config.split)
+            tasks.append(task)
+
+        backend = self._load_backend(registry, config.model, config.model_args)
+        fingerprint = backend.fingerprint()
+        cache: RequestCache | NullCache = (
+            RequestCache(config.cache_path or default_cache_path())
+            if config.use_cache else NullCache()
+        )
+        slug = model_slug(config.model, config.model_args)
+        out_dir = (config.output_path or Path("results")) / slug
+        stamp = self.group.broadcast(timestamp())
+        results: dict[str, Any] = {}
+        task_info: dict[str, Any] = {}
+        data_info: dict[str, Any] = {}
+        samples_files: dict[str, str] = {}
+        summaries: dict[str, Any] = {}
+        failures: dict[str, int] = {}
+        task_timing: dict[str, float] = {}
+        try:
+            for task in tasks:
+                t0 = time.perf_counter()
+                writer = SamplesWriter(
+                    out_dir, task.name, stamp, self.group, enabled=config.log_samples
+                )
+                records = self._run_split(task, config.split, backend, fingerprint, cache, writer)
+                calibration = None
+                cal_split = task.calibration_split
+                if cal_split and cal_split != config.split and task.has_split(cal_split):
+                    calibration = self._run_split(
+                        task, cal_split, backend, fingerprint, cache, None
+                    )
+                if self.group.is_main:
+                    finalized = task.finalize(records)
+                    writer.finish(finalized, rewrite=finalized is not records or self.group.count > 1)
+                    records = finalized
+                    metrics = task.aggregate(records, calibration)
+                    if cal_split and calibration is None:
+                        notes = metrics.setdefault("notes", [])
+                        if not any("calibration" in n for n in notes):
+                            notes.append(f"calibration split {cal_split!r} missing: not fitted")
+                    results[task.name] = metrics
+                    failures[task.name] = sum(1 for r in records if r.get("error"))
+                    if writer.path is not None:
+                        samples_files[task.name] = str(writer.path)
+                    summaries[task.name] = task.summary()
+                task_info[task.name] = {
+                    "version": task.version,
+                    "templates": {n: t.sha256 for n, t in task.templates().items()},
+                    "options": dict(task.context.options),
+                }
+                data_info[task.name] = [
+                    {"split": split, "path": str(p), "sha256": sha256_file(p)}
+                    for split in dict.fromkeys([config.split, cal_split])
+                    if split and task.has_split(split)
+                    for p in task.data_files(data_dir, split)
+                ]
+                task_timing[task.name] = round(time.perf_counter() - t0, 3)
+        finally:
+            cache.close()
+            backend.close()
+
+        wall = time.perf_counter() - started
+        payload = {
+            "moralbench_version": __version__,
+            "results": results,
+            "config": {
+                "model": config.model,
+                "model_args": redact_args(config.model_args, spec.secret_args),
+                "tasks": [t.name for t in tasks],
+                "split": config.split,
+                "limit": config.limit,
+                "seed": config.seed,
+                "batch_size": config.batch_size,
+                "num_fewshot": config.num_fewshot,
+                "task_args": dict(config.task_args),
+                "n_bootstrap": config.n_bootstrap,
+                "num_processes": self.group.count,
+            },
+            "model": {"fingerprint": fingerprint, **backend.describe()},
+            "versions": {"moralbench": __version__, "tasks": task_info},
+            "data": data_info,
+            "timing": {
+                "wall_seconds": round(wall, 3),
+                "requests": self.requests_total,
+                "requests_sent_to_backend": self.requests_sent,
+                "requests_per_second": round(self.requests_total / wall, 3) if wall else None,
+                "per_task_seconds": task_timing,
+            },
+            "cache": {"enabled": config.use_cache, "hits": cache.hits, "misses": cache.misses},
+            "failures": failures,
+            "summary": summaries,
+            "samples_files": samples_files,
+            "environment": environment_info(backend.describe().get("device")),
+        }
+        if self.group.is_main:
+            path = write_results(out_dir, stamp, payload)
+            payload["results_file"] = str(path)
+            total_failed = sum(failures.values())
+            if total_failed and not config.allow_failures:
+                raise RunFailures(total_failed, str(path))
+        self.group.barrier()
+        return payload
+
+    # -- one split of one task ----------------------------------------------------------
+    def _docs(self, task: Task, split: str) -> list[Doc]:
+        docs = task.docs(split)
+        if self.config.limit is not None:
+            docs = itertools.islice(docs, self.config.limit)
+        return list(docs)
+
+    def _run_split(
+        self,
+        task: Task,
+        split: str,
+        backend: Backend,
+        fingerprint: str,
+        cache: RequestCache | NullCache,
+        writer: SamplesWriter | None,
+    ) -> list[Record]:
+        all_docs = self._docs(task, split)
+        ids = [d["doc_id"] for d in all_docs]
+        if len(set(ids)) != len(ids):
+            dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]
+            raise MoralbenchError(f"task {task.name!r}: duplicate doc ids {dupes}")
+        shard = list(enumerate(all_docs))[self.group.index :: self.group.count]
+
+        pending: list[_Pending] = []
+        unique: dict[str, Request] = {}
+        waiting_on: dict[str, list[_Pending]] = defaultdict(list)
+        for index, doc in shard:
+            requests = task.requests(doc)
+            keys = [r.key for r in requests]
+            item = _Pending(index, doc, requests, keys, len(set(keys)))
+            pending.append(item)
+            for key, request in zip(keys, requests, strict=True):
+                unique.setdefault(key, request)
+            for key in dict.fromkeys(keys):
+                waiting_on[key].append(item)
+        self.requests_total += len(unique)
+
+        answers: dict[str, Response] = cache.get_many(fingerprint, unique)
+        records: list[tuple[int, Record]] = []
+
+        def complete(item: _Pending) -> None:
+            responses = [answers[k] for k in item.keys]
+            record = {
+                "doc_id": item.doc["doc_id"],
+                "task": task.name,
+                "split": split,
+                "prompt_sha256": _prompt_hash(item.requests),
+                **task.process(item.doc, responses),
+            }
+            errors = [r.error for r in responses if r.error]
+            if errors and "error" not in record:
+                record["error"] = errors[0]
+            if writer is not None:
+                prompt = [context_text(r.context) + r.answer_prefix for r in item.requests]
+                writer.write(item.index, record, prompt if self.config.log_prompts else None)
+            records.append((item.index, record))
+
+        for key in answers:
+            for item in waiting_on[key]:
+                item.waiting -= 1
+        for item in pending:
+            if item.waiting == 0:
+                complete(item)
+
+        todo = [(k, r) for k, r in unique.items() if k not in answers]
+        choice = [(k, r) for k, r in todo if isinstance(r, ChoiceRequest)]
+        generate = [(k, r) for k, r in todo if isinstance(r, GenerateRequest)]
+        label = f"{task.name} [{split}]"
+        with RequestProgress(label, len(todo), enabled=self.config.show_progress) as progress:
+            for group, method in ((choice, backend.score_choices), (generate, backend.generate)):
+                if not group:
+                    continue
+                keys = [k for k, _ in group]
+                stream: Iterator[tuple[int, Response]] = method([r for _, r in group])
+                for position, response in stream:
+                    key = keys[position]
+                    answers[key] = response
+                    cache.put(fingerprint, key, response)
+                    self.requests_sent += 1
+                    progress.advance()
+                    for item in waiting_on[key]:
+                        item.waiting -= 1
+                        if item.waiting == 0:
+                            complete(item)
+        cache.flush()
+        missing = [item.doc["doc_id"] for item in pending if item.waiting > 0]
+        if missing:
+            raise MoralbenchError(
+                f"backend returned no answer for {len(missing)} document(s) of {task.name!r} "
+                f"(first: {missing[:3]})"
+            )
+        if writer is not None:
+            writer.close_stream()
+        merged = self._gather(records)
+        return [record for _, record in sorted(merged, key=lambda pair: pair[0])]
+
+    def _gather(self, records: list[tuple[int, Record]]) -> list[tuple[int, Record]]:
+        """Every process's records, on every process (a no-op without a launcher)."""
+        if self.group.count == 1:
+            return records
+        from accelerate.utils import gather_object
+
+        merged: list[tuple[int, Record]] = []
+        for part in gather_object([records]):
+            merged += part
+        return merged

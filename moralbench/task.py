@@ -1,0 +1,126 @@
+"""The task contract: documents in, requests out, responses back, metrics at the end."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from .errors import DataNotFound, OptionError
+from .prompts import PromptTemplate
+from .requests import Request, Response
+
+Doc = dict[str, Any]
+Record = dict[str, Any]
+
+
+def _no_warn(message: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """Everything a task gets for one run."""
+
+    data_dir: Path
+    options: Mapping[str, str] = field(default_factory=dict)
+    seed: int = 0
+    num_fewshot: int = 0
+    strict: bool = False
+    n_bootstrap: int = 1000
+    load_judge: Callable[[str, Mapping[str, str]], Any] | None = None
+    warn: Callable[[str], None] = _no_warn
+
+
+class TaskFactory(Protocol):
+    """What `moralbench_register_tasks` returns: a Task subclass or a YAML definition."""
+
+    name: str
+    version: str
+    output_type: str
+    description: str
+
+    def __call__(self, context: TaskContext) -> Task: ...
+
+    def data_files(self, data_dir: Path, split: str) -> list[Path]: ...
+
+
+class Task(ABC):
+    """Base class for Python-defined tasks.
+
+    Subclasses set the class attributes and implement `docs`, `requests`, `process` and
+    `aggregate`. Records passed to `aggregate` are the JSON sample records as written to the
+    samples file, so a task can be re-scored from its samples alone.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    output_type: ClassVar[str]  # "choice" or "generate"
+    description: ClassVar[str] = ""
+    #: split used to fit calibration parameters (None: the task fits nothing)
+    calibration_split: ClassVar[str | None] = None
+    #: documented task options: name -> help text; unknown options are an error
+    options_help: ClassVar[dict[str, str]] = {}
+    #: command that fetches this task's data, shown when a file is missing
+    fetch_hint: ClassVar[str | None] = None
+
+    def __init__(self, context: TaskContext) -> None:
+        self.context = context
+        unknown = set(context.options) - set(self.options_help)
+        if unknown:
+            known = ", ".join(sorted(self.options_help)) or "none"
+            raise OptionError(
+                f"task {self.name!r} has no option(s) {', '.join(sorted(unknown))}; "
+                f"options: {known}"
+            )
+
+    def option(self, key: str, default: str) -> str:
+        return str(self.context.options.get(key, default))
+
+    @classmethod
+    def data_files(cls, data_dir: Path, split: str) -> list[Path]:
+        """The files `docs(split)` reads (for listings, missing-file errors and sha256)."""
+        return []
+
+    def require_files(self, split: str) -> list[Path]:
+        files = self.data_files(self.context.data_dir, split)
+        for path in files:
+            if not path.is_file():
+                raise DataNotFound(path, self.fetch_hint)
+        return files
+
+    def has_split(self, split: str) -> bool:
+        files = self.data_files(self.context.data_dir, split)
+        return bool(files) and all(p.is_file() for p in files)
+
+    @abstractmethod
+    def docs(self, split: str) -> Iterable[Doc]:
+        """Validated documents, each with a unique string `doc_id`."""
+
+    @abstractmethod
+    def requests(self, doc: Doc) -> list[Request]:
+        """The requests one document needs (often one)."""
+
+    @abstractmethod
+    def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
+        """The per-sample record (JSON-serialisable) from the responses, in request order."""
+
+    @abstractmethod
+    def aggregate(
+        self, records: Sequence[Record], calibration: Sequence[Record] | None = None
+    ) -> dict[str, Any]:
+        """Metrics over the records: `{metric: value, "<metric>_ci": [lo, hi], ...}`."""
+
+    def templates(self) -> dict[str, PromptTemplate]:
+        """The templates this run uses (their sha256 goes into results)."""
+        return {}
+
+    def finalize(self, records: list[Record]) -> list[Record]:
+        """Optional second stage over all records (e.g. a judge); default: unchanged."""
+        return records
+
+    def summary(self) -> dict[str, Any]:
+        """Facts for results JSON beyond metrics (skipped lines, judge used...)."""
+        return {}

@@ -1,0 +1,225 @@
+"""Declarative tasks: a YAML definition plus Jinja templates, no Python needed.
+
+    task: my_task                     # unique name
+    version: "1"
+    description: one line
+    dataset:
+      format: jsonl                   # jsonl or csv
+      base: data                      # paths relative to the data dir (data) or this file (task)
+      splits: {test: my/test.jsonl, dev: my/dev.jsonl}
+    doc_id: id                        # field holding a unique id (default: line number)
+    choices: [" yes", " no"]          # or choices_field: name of a list field
+    target: label                     # field: an index or the text of a choice
+    human_counts: votes               # optional field: vote counts per choice
+    templates:
+      default: {file: prompt.jinja, answer_prefix: "Answer:"}
+    metrics: [accuracy, f1_macro, xentropy]   # optional; default: all that apply
+    calibration_split: dev            # optional
+    fewshot_split: train              # optional; used with --num-fewshot
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .choice_records import aggregate_choices, choice_fields
+from .data_files import read_csv, read_jsonl
+from .errors import TaskDataError, TaskDefinitionError
+from .prompts import PromptTemplate
+from .requests import ChoiceRequest, Request, Response
+from .task import Doc, Record, Task, TaskContext
+
+REQUIRED_KEYS = ("task", "version", "dataset", "templates", "target")
+
+
+class YamlTaskFactory:
+    """A task factory built from one YAML file (what `load_yaml_tasks` returns)."""
+
+    output_type = "choice"
+
+    def __init__(self, path: Path, config: Mapping[str, Any]) -> None:
+        missing = [k for k in REQUIRED_KEYS if k not in config]
+        if missing:
+            raise TaskDefinitionError(f"{path}: missing key(s) {', '.join(missing)}")
+        if "choices" not in config and "choices_field" not in config:
+            raise TaskDefinitionError(f"{path}: give choices or choices_field")
+        self.path = path
+        self.config = dict(config)
+        self.name = str(config["task"])
+        self.version = str(config["version"])
+        self.description = str(config.get("description", ""))
+        dataset = config["dataset"]
+        if not isinstance(dataset, Mapping) or not isinstance(dataset.get("splits"), Mapping):
+            raise TaskDefinitionError(f"{path}: dataset needs a splits map")
+        if dataset.get("format", "jsonl") not in ("jsonl", "csv"):
+            raise TaskDefinitionError(f"{path}: dataset format must be jsonl or csv")
+        templates = config["templates"]
+        if not isinstance(templates, Mapping) or not templates:
+            raise TaskDefinitionError(f"{path}: templates must be a non-empty map")
+        self.templates = {
+            name: PromptTemplate.from_config(self.name, str(name), value, path.parent)
+            for name, value in templates.items()
+        }
+
+    def __call__(self, context: TaskContext) -> Task:
+        return YamlTask(self, context)
+
+    def data_files(self, data_dir: Path, split: str) -> list[Path]:
+        dataset = self.config["dataset"]
+        relative = dataset["splits"].get(split)
+        if relative is None:
+            return []
+        base = self.path.parent if dataset.get("base", "data") == "task" else data_dir
+        return [base / str(relative)]
+
+
+class YamlTask(Task):
+    """A running instance of a YAML-defined choice task."""
+
+    output_type = "choice"
+
+    def __init__(self, factory: YamlTaskFactory, context: TaskContext) -> None:
+        self.factory = factory
+        self.name = factory.name  # type: ignore[misc]
+        self.version = factory.version  # type: ignore[misc]
+        self.calibration_split = factory.config.get("calibration_split")  # type: ignore[misc]
+        self.options_help = {"template": f"one of {', '.join(factory.templates)}"}  # type: ignore[misc]
+        super().__init__(context)
+        name = self.option("template", "default" if "default" in factory.templates
+                           else next(iter(factory.templates)))
+        if name not in factory.templates:
+            raise TaskDefinitionError(
+                f"task {self.name!r} has no template {name!r}; "
+                f"templates: {', '.join(factory.templates)}"
+            )
+        self.template = factory.templates[name]
+        self._fewshot: list[Doc] | None = None
+
+    def data_files(self, data_dir: Path, split: str) -> list[Path]:  # type: ignore[override]
+        return self.factory.data_files(data_dir, split)
+
+    def has_split(self, split: str) -> bool:
+        files = self.data_files(self.context.data_dir, split)
+        return bool(files) and all(p.is_file() for p in files)
+
+    def require_files(self, split: str) -> list[Path]:
+        files = self.data_files(self.context.data_dir, split)
+        if not files:
+            raise TaskDefinitionError(f"task {self.name!r} has no split {split!r}")
+        return super().require_files(split)
+
+    def templates(self) -> dict[str, PromptTemplate]:  # type: ignore[override]
+        return {self.template.name: self.template}
+
+    def _choices(self, doc: Doc, path: Path, line: int) -> list[str]:
+        config = self.factory.config
+        if "choices" in config:
+            return [str(c) for c in config["choices"]]
+        value = doc.get(config["choices_field"])
+        if not isinstance(value, list) or not value:
+            raise TaskDataError(path, line, f"field {config['choices_field']!r} must be a list")
+        return [str(c) for c in value]
+
+    def docs(self, split: str) -> Iterable[Doc]:
+        config = self.factory.config
+        (path,) = self.require_files(split)
+        rows = read_csv(path) if config["dataset"].get("format") == "csv" else read_jsonl(path)
+        id_field = config.get("doc_id")
+        for line, row in rows:
+            doc: Doc = dict(row)
+            if id_field is not None:
+                if id_field not in row:
+                    raise TaskDataError(path, line, f"missing field {id_field!r}")
+                doc["doc_id"] = str(row[id_field])
+            else:
+                doc["doc_id"] = f"{split}-{line}"
+            choices = self._choices(doc, path, line)
+            doc["_choices"] = choices
+            doc["_target"] = self._target(doc, choices, path, line)
+            counts_field = config.get("human_counts")
+            if counts_field:
+                counts = row.get(counts_field)
+                if (not isinstance(counts, list) or len(counts) != len(choices)
+                        or any(not isinstance(c, int) or c < 0 for c in counts)):
+                    raise TaskDataError(
+                        path, line,
+                        f"{counts_field!r} must list {len(choices)} non-negative integer counts",
+                    )
+                doc["_counts"] = counts
+            yield doc
+
+    def _target(self, doc: Doc, choices: Sequence[str], path: Path, line: int) -> int:
+        field = self.factory.config["target"]
+        if field not in doc:
+            raise TaskDataError(path, line, f"missing field {field!r}")
+        value = doc[field]
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if 0 <= value < len(choices):
+                return value
+            raise TaskDataError(path, line, f"target {value} is not a choice index")
+        stripped = [c.strip() for c in choices]
+        if str(value).strip() in stripped:
+            return stripped.index(str(value).strip())
+        raise TaskDataError(path, line, f"target {value!r} is not one of the choices")
+
+    def _fields(self, doc: Doc) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if not k.startswith("_")} | {
+            "choices": doc["_choices"]
+        }
+
+    def _fewshot_prefix(self, doc: Doc) -> str:
+        k = self.context.num_fewshot
+        split = self.factory.config.get("fewshot_split")
+        if k <= 0 or not split or self.template.is_chat:
+            return ""
+        if self._fewshot is None:
+            self._fewshot = list(self.docs(str(split)))
+        pool = [d for d in self._fewshot if d["doc_id"] != doc["doc_id"]]
+        rng = random.Random(f"{self.context.seed}:{doc['doc_id']}")
+        shots = rng.sample(pool, min(k, len(pool)))
+        parts = []
+        for shot in shots:
+            answer = shot["_choices"][shot["_target"]]
+            parts.append(f"{self.template.render(self._fields(shot))}{self.template.answer_prefix}"
+                         f"{answer}")
+        return "\n\n".join(parts) + "\n\n"
+
+    def requests(self, doc: Doc) -> list[Request]:
+        rendered = self.template.render(self._fields(doc))
+        if isinstance(rendered, str):
+            rendered = self._fewshot_prefix(doc) + rendered
+        return [ChoiceRequest(rendered, tuple(doc["_choices"]), self.template.answer_prefix)]
+
+    def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
+        return choice_fields(responses[0], doc["_choices"], doc["_target"], doc.get("_counts"))
+
+    def aggregate(
+        self, records: Sequence[Record], calibration: Sequence[Record] | None = None
+    ) -> dict[str, Any]:
+        return aggregate_choices(
+            records, calibration, metric_names=self.factory.config.get("metrics"),
+            seed=self.context.seed, n_bootstrap=self.context.n_bootstrap,
+        )
+
+
+def load_yaml_tasks(folder: Path | str) -> list[YamlTaskFactory]:
+    """Every `*.yaml` / `*.yml` task definition under a folder (recursively)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise TaskDefinitionError(f"task folder not found: {root}")
+    factories = []
+    for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise TaskDefinitionError(f"{path}: invalid YAML: {exc}") from exc
+        if isinstance(config, Mapping) and "task" in config:
+            factories.append(YamlTaskFactory(path, config))
+    return factories

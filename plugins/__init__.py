@@ -1,0 +1,1 @@
+"""Built-in model-backend plugins (installed as `moralbench.plugins`)."""

@@ -1,0 +1,20 @@
+"""The `hf` backend: local transformers models (accelerate for several GPUs).
+
+This module only registers the backend; torch and transformers are imported when the
+backend is chosen (`moralbench.plugins.hf.backend`).
+"""
+
+from moralbench import BackendSpec, hookimpl
+
+
+@hookimpl
+def moralbench_register_models() -> list[BackendSpec]:
+    return [
+        BackendSpec(
+            name="hf",
+            factory="moralbench.plugins.hf.backend:HFBackend",
+            estimators=("exact",),
+            description="local transformers causal LM: exact choice log-probs, generation",
+            requires={"torch": "torch", "transformers": "transformers"},
+        )
+    ]

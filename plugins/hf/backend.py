@@ -1,0 +1,275 @@
+"""The `hf` backend: a local transformers causal LM answering choice and generate requests.
+
+Model args: pretrained=ID_OR_DIR, dtype=auto|bfloat16|float16|float32, revision=,
+trust_remote_code=, gguf_file=, peft=ADAPTER_DIR, chat_template=true|false, max_length=,
+device_map=, max_batch_tokens=, download=true|false (default false: local files and the HF
+cache only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+
+from moralbench.backend import Backend, BackendOptions
+from moralbench.data_files import sha256_file
+from moralbench.errors import OptionError
+from moralbench.requests import (
+    ChoiceRequest,
+    ChoiceResponse,
+    Context,
+    GenerateRequest,
+    GenerateResponse,
+)
+
+from .choice_scoring import ScoringItem, score_batch, score_items
+from .generation import generate_texts
+from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
+
+KNOWN_ARGS = {
+    "pretrained", "dtype", "revision", "trust_remote_code", "gguf_file", "peft",
+    "chat_template", "max_length", "device_map", "max_batch_tokens", "download",
+}
+CPU_TOKEN_BUDGET = 8192
+CPU_MAX_ROWS = 16
+
+
+def _flag(args: Mapping[str, str], key: str, default: bool) -> bool:
+    value = args.get(key)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise OptionError(f"model arg {key} must be true or false, got {value!r}")
+
+
+def _default_device(options: BackendOptions) -> str:
+    if options.device:
+        return options.device
+    if torch.cuda.is_available():
+        return f"cuda:{options.process_index % torch.cuda.device_count()}"
+    return "cpu"
+
+
+def _folder_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode())
+        digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+class HFBackend(Backend):
+    estimators = ("exact",)
+
+    def __init__(self, args: Mapping[str, str], options: BackendOptions) -> None:
+        unknown = set(args) - KNOWN_ARGS
+        if unknown:
+            raise OptionError(
+                f"hf backend has no model arg(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(KNOWN_ARGS))}"
+            )
+        if not args.get("pretrained"):
+            raise OptionError("hf backend needs model arg pretrained=ID_OR_DIR")
+        self.args = dict(args)
+        self.options = options
+        device_map = args.get("device_map") or None
+        self.device_name = "auto" if device_map else _default_device(options)
+        self.dtype = resolve_dtype(args.get("dtype", "auto"), self.device_name)
+        torch.manual_seed(options.seed)
+        self.model, self.tokenizer, self.facts = load_model_and_tokenizer(
+            args["pretrained"],
+            dtype=self.dtype,
+            revision=args.get("revision") or None,
+            trust_remote_code=_flag(args, "trust_remote_code", False),
+            gguf_file=args.get("gguf_file") or None,
+            local_files_only=not _flag(args, "download", False),
+            device_map=device_map,
+        )
+        if args.get("peft"):
+            self.model = apply_peft(self.model, args["peft"])
+            self.facts["peft_sha256"] = _folder_hash(Path(args["peft"]))
+        if not device_map:
+            self.model.to(self.device_name)
+        self.device = next(self.model.parameters()).device
+        has_template = bool(getattr(self.tokenizer, "chat_template", None))
+        self.use_chat_template = _flag(args, "chat_template", has_template)
+        if self.use_chat_template and not has_template:
+            raise OptionError("chat_template=true but the tokenizer has no chat template")
+        self.max_length = int(args.get("max_length") or self._model_max_length())
+        self.pad_id = self._pad_id()
+        self.max_rows, self.max_tokens = self._batch_limits(options.batch_size)
+
+    # -- set-up helpers -----------------------------------------------------------------
+    def _model_max_length(self) -> int:
+        for name in ("max_position_embeddings", "n_positions", "max_seq_len"):
+            value = getattr(self.model.config, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 2048
+
+    def _pad_id(self) -> int:
+        for candidate in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id, 0):
+            if candidate is not None:
+                return int(candidate)
+        return 0
+
+    def _batch_limits(self, batch_size: int | str | None) -> tuple[int, int]:
+        budget = int(self.args.get("max_batch_tokens") or 0)
+        if isinstance(batch_size, int):
+            return batch_size, budget or batch_size * self.max_length
+        if batch_size == "auto" and self.device.type == "cuda":
+            return self._find_budget()
+        return CPU_MAX_ROWS, budget or CPU_TOKEN_BUDGET
+
+    def _find_budget(self) -> tuple[int, int]:
+        """Largest padded-token budget whose worst-case batch fits on the GPU (halving)."""
+        width = min(self.max_length, 2048)
+        rows = 512
+        while rows >= 1:
+            item = ScoringItem(tuple([self.pad_id] * (width - 2)), ((self.pad_id, self.pad_id),))
+            try:
+                score_batch(self.model, [item] * rows, pad_id=self.pad_id, device=self.device)
+                torch.cuda.empty_cache()
+                return rows, rows * width
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                rows //= 2
+        raise RuntimeError("even one sequence does not fit on the GPU; lower max_length")
+
+    # -- identity -----------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        pretrained = self.args["pretrained"]
+        source: dict[str, Any] = {"pretrained": pretrained, "revision": self.args.get("revision")}
+        if "gguf_sha256" in self.facts:
+            source["gguf_sha256"] = self.facts["gguf_sha256"]
+        elif Path(pretrained).is_dir():
+            source["weights"] = [
+                (p.name, p.stat().st_size, int(p.stat().st_mtime))
+                for p in sorted(Path(pretrained).glob("*.safetensors"))
+                + sorted(Path(pretrained).glob("*.bin"))
+            ]
+        payload = {
+            "backend": "hf",
+            **source,
+            "peft": self.facts.get("peft_sha256"),
+            "dtype": str(self.dtype),
+            "chat_template": self.use_chat_template,
+            "max_length": self.max_length,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": "hf",
+            "device": str(self.device),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "chat_template": self.use_chat_template,
+            "max_length": self.max_length,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "model_class": type(self.model).__name__,
+            "transformers": transformers.__version__,
+            **{k: v for k, v in self.facts.items() if k != "pretrained"},
+        }
+
+    # -- prompts ------------------------------------------------------------------------
+    def prompt_text(self, context: Context, answer_prefix: str) -> str:
+        """The exact text the model sees before the answer."""
+        if self.use_chat_template:
+            messages = (
+                [{"role": "user", "content": context}]
+                if isinstance(context, str)
+                else [{"role": m.role, "content": m.content} for m in context]
+            )
+            rendered = self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+            return rendered + answer_prefix
+        if isinstance(context, str):
+            return context + answer_prefix
+        return "\n\n".join(m.content for m in context) + answer_prefix
+
+    def _encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _bos(self) -> list[int]:
+        add_bos = getattr(self.tokenizer, "add_bos_token", False)
+        bos = self.tokenizer.bos_token_id
+        if add_bos and bos is not None and not self.use_chat_template:
+            return [int(bos)]
+        return []
+
+    def scoring_item(self, request: ChoiceRequest) -> ScoringItem:
+        """Token ids, split at the tokenizer level as lm-eval does.
+
+        Trailing whitespace of the context moves into the continuation; the continuation's
+        tokens are those of `encode(context + choice)` after `len(encode(context))`. The
+        context is left-truncated so that it plus the longest choice fits `max_length`.
+        """
+        context = self.prompt_text(request.context, request.answer_prefix)
+        stripped = context.rstrip()
+        moved = context[len(stripped):]
+        context_ids = self._bos() + self._encode(stripped)
+        if not context_ids:
+            eos = self.tokenizer.eos_token_id
+            context_ids = [int(eos if eos is not None else self.pad_id)]
+        n_context = len(context_ids) - len(self._bos())
+        whole = self.tokenizer(
+            [stripped + moved + choice for choice in request.choices], add_special_tokens=False
+        )["input_ids"]
+        continuations = []
+        for choice, ids in zip(request.choices, whole, strict=True):
+            cont = tuple(ids[n_context:])
+            if not cont:
+                raise OptionError(f"choice {choice!r} encodes to no tokens after the context")
+            continuations.append(cont)
+        longest = max(len(c) for c in continuations)
+        keep = self.max_length - longest + 1
+        if keep < 1:
+            raise OptionError(f"a choice is longer than max_length={self.max_length} tokens")
+        return ScoringItem(tuple(context_ids[-keep:]), tuple(continuations))
+
+    # -- answering ----------------------------------------------------------------------
+    def score_choices(
+        self, requests: Sequence[ChoiceRequest]
+    ) -> Iterator[tuple[int, ChoiceResponse]]:
+        items = [self.scoring_item(r) for r in requests]
+        by_context: dict[ScoringItem, list[int]] = {}
+        for index, item in enumerate(items):
+            by_context.setdefault(item, []).append(index)
+        unique = list(by_context)
+        for position, logprobs in score_items(
+            self.model, unique, pad_id=self.pad_id, device=self.device,
+            max_rows=self.max_rows, max_tokens=self.max_tokens,
+        ):
+            item = unique[position]
+            details = {
+                "context_tokens": len(item.context),
+                "choice_tokens": [len(c) for c in item.continuations],
+            }
+            for index in by_context[item]:
+                yield index, ChoiceResponse(tuple(logprobs), "exact", details)
+
+    def generate(
+        self, requests: Sequence[GenerateRequest]
+    ) -> Iterator[tuple[int, GenerateResponse]]:
+        prompts = [self.prompt_text(r.context, r.answer_prefix) for r in requests]
+        yield from generate_texts(
+            self.model, self.tokenizer, requests, prompts, device=self.device,
+            max_rows=self.max_rows, max_tokens=self.max_tokens, max_length=self.max_length,
+            bos=self._bos(),
+        )
+
+    def close(self) -> None:
+        del self.model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+

@@ -1,0 +1,116 @@
+"""Loading a causal LM and its tokenizer from a local folder, the HF cache, or a GGUF file.
+
+A GGUF file is dequantised by transformers on every load, which takes tens of seconds even
+for a small model; the converted model is therefore saved once as safetensors under the user
+cache folder, keyed by the file's content hash and the transformers version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import torch
+import transformers
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from moralbench.data_files import sha256_file
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def resolve_dtype(name: str, device: str) -> torch.dtype:
+    """`auto`: float32 on CPU (exact and fastest there), bfloat16 on GPUs that support it."""
+    if name == "auto":
+        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        if device.startswith("cuda"):
+            return torch.float16
+        return torch.float32
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be auto or one of {', '.join(DTYPES)}, got {name!r}")
+    return DTYPES[name]
+
+
+def gguf_cache_dir(gguf_path: Path) -> Path:
+    key = hashlib.sha256(
+        f"{sha256_file(gguf_path)}:{transformers.__version__}".encode()
+    ).hexdigest()[:24]
+    return Path(platformdirs.user_cache_dir("moralbench")) / "gguf" / key
+
+
+def _convert_gguf(folder: Path, gguf_file: str, target: Path) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    # The weights are already dequantised to float32; drop the GGUF marks so they save plainly.
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    model.is_quantized = False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        os.replace(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not target.exists():
+            raise
+
+
+def load_model_and_tokenizer(
+    pretrained: str,
+    *,
+    dtype: torch.dtype,
+    revision: str | None,
+    trust_remote_code: bool,
+    gguf_file: str | None,
+    local_files_only: bool,
+    device_map: str | None,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Returns (model, tokenizer, facts for results)."""
+    facts: dict[str, Any] = {"pretrained": pretrained}
+    source: str | Path = pretrained
+    common: dict[str, Any] = {
+        "revision": revision,
+        "trust_remote_code": trust_remote_code,
+        "local_files_only": local_files_only,
+    }
+    if gguf_file:
+        folder = Path(pretrained)
+        gguf_path = folder / gguf_file
+        if not gguf_path.is_file():
+            raise FileNotFoundError(f"GGUF file not found: {gguf_path}")
+        converted = gguf_cache_dir(gguf_path)
+        if not converted.exists():
+            _convert_gguf(folder, gguf_file, converted)
+        facts["gguf_sha256"] = sha256_file(gguf_path)
+        source = converted
+        common = {"local_files_only": True}
+    tokenizer = AutoTokenizer.from_pretrained(source, **common)
+    model_kwargs: dict[str, Any] = {"dtype": dtype, **common}
+    if device_map:
+        model_kwargs["device_map"] = device_map
+    model = AutoModelForCausalLM.from_pretrained(source, **model_kwargs)
+    model.eval()
+    model.requires_grad_(False)
+    return model, tokenizer, facts
+
+
+def apply_peft(model: Any, adapter_dir: str) -> Any:
+    """Apply a LoRA (or other PEFT) adapter and merge it, so scoring runs a plain model."""
+    try:
+        from peft import PeftModel
+    except ModuleNotFoundError as exc:
+        from moralbench.errors import BackendUnavailable
+
+        raise BackendUnavailable("hf (peft=)", "peft") from exc
+    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    merged.eval()
+    return merged
