@@ -57,6 +57,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tasks", required=True, help="comma-separated task names or globs")
     p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path,
                    help="data folder (default: $MORALBENCH_DATA, else the user data dir)")
+    p.add_argument("--sample-data", "--sample_data", dest="sample_data", action="store_true",
+                   help="use the few items each task bundles instead of --data-dir")
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, help="first N documents of each task")
     p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=_batch_size,
@@ -96,6 +98,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.tasks,
         model_args=parse_kv(args.model_args, "--model-args"),
         data_dir=args.data_dir,
+        sample_data=args.sample_data,
         split=args.split,
         limit=args.limit,
         batch_size=args.batch_size,

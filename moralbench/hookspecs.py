@@ -23,6 +23,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .backend import BackendSpec
+    from .datasets import DatasetSource
     from .judges import JudgeSpec
     from .metrics import MetricInfo
     from .task import TaskFactory
@@ -91,6 +92,17 @@ def moralbench_task_paths() -> Iterable[Path | str]:
     implements just this hook.
 
     Return value: an iterable of folder paths.
+    """
+
+
+@hookspec
+def moralbench_register_datasets() -> Iterable[DatasetSource]:
+    """Return downloadable datasets for `moralbench data download NAME`.
+
+    Each `DatasetSource` names the dataset, its files (URL, where it lands under the data
+    dir, expected sha256 when known, whether it is an archive to extract) and its licence.
+
+    Return value: an iterable of `DatasetSource`.
     """
 
 

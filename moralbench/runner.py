@@ -51,6 +51,7 @@ class RunConfig:
     use_cache: bool = True
     cache_path: Path | None = None
     log_samples: bool = True
+    sample_data: bool = False
     log_prompts: bool = True
     strict: bool = False
     allow_failures: bool = False
@@ -150,8 +151,14 @@ class Run:
         tasks: list[Task] = []
         for factory in factories:
             options = dict(config.task_args)
+            task_data_dir = data_dir
+            if config.sample_data:
+                bundled = getattr(factory, "sample_data_dir", None)
+                if bundled is None:
+                    raise MoralbenchError(f"task {factory.name!r} ships no sample data")
+                task_data_dir = Path(bundled)
             context = TaskContext(
-                data_dir=data_dir, options=options, seed=config.seed,
+                data_dir=task_data_dir, options=options, seed=config.seed,
                 num_fewshot=config.num_fewshot, strict=config.strict,
                 n_bootstrap=config.n_bootstrap, load_judge=load_judge, warn=config.log,
             )
@@ -211,7 +218,7 @@ class Run:
                     {"split": split, "path": str(p), "sha256": sha256_file(p)}
                     for split in dict.fromkeys([config.split, cal_split])
                     if split and task.has_split(split)
-                    for p in task.data_files(data_dir, split)
+                    for p in task.data_files(task.context.data_dir, split)
                 ]
                 task_timing[task.name] = round(time.perf_counter() - t0, 3)
         finally:

@@ -65,6 +65,8 @@ class Task(ABC):
     options_help: ClassVar[dict[str, str]] = {}
     #: command that fetches this task's data, shown when a file is missing
     fetch_hint: ClassVar[str | None] = None
+    #: a folder laid out like a data dir with a few bundled items (`--sample-data`)
+    sample_data_dir: ClassVar[Path | None] = None
 
     def __init__(self, context: TaskContext) -> None:
         self.context = context

@@ -16,6 +16,7 @@
     metrics: [accuracy, f1_macro, xentropy]   # optional; default: all that apply
     calibration_split: dev            # optional
     fewshot_split: train              # optional; used with --num-fewshot
+    sample_data: samples              # optional folder beside this file, for --sample-data
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class YamlTaskFactory:
         self.name = str(config["task"])
         self.version = str(config["version"])
         self.description = str(config.get("description", ""))
+        sample = config.get("sample_data")
+        self.sample_data_dir = path.parent / str(sample) if sample else None
         dataset = config["dataset"]
         if not isinstance(dataset, Mapping) or not isinstance(dataset.get("splits"), Mapping):
             raise TaskDefinitionError(f"{path}: dataset needs a splits map")
