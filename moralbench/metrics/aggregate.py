@@ -1,0 +1,295 @@
+"""``compute_metrics``: every metric of a split, with bootstrap intervals and the ceiling."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .bootstrap import bootstrap_many
+from .calibration import (
+    CONCENTRATION_BOUNDS,
+    TEMPERATURE_BOUNDS,
+    apply_temperature,
+    fit_dirichlet_concentration,
+    fit_temperature,
+)
+from .catalogue import METRICS
+from .ceiling import CEILING_METRICS, human_ceiling
+from .classification import _bin_index, _ece_rows, _f1_macro_rows
+from .distribution import (
+    EPS,
+    WELFARE_KEYS,
+    _as_2d,
+    _brier,
+    _check_counts,
+    _dirichlet_nll,
+    _js,
+    _welfare,
+    _xent,
+    normalise,
+    one_hot,
+)
+
+__all__ = ["compute_metrics"]
+
+FloatArray = NDArray[np.float64]
+Calibration = tuple[ArrayLike, ArrayLike, ArrayLike | None]
+
+CALIBRATION_MISSING = (
+    "calibration split missing: temperature and Dirichlet concentration not fitted"
+)
+
+
+def _targets(targets: ArrayLike, n: int, k: int) -> NDArray[np.int64]:
+    t = one_hot(np.asarray(targets).reshape(-1), k).argmax(axis=1)
+    if t.shape != (n,):
+        raise ValueError(f"{t.size} targets for {n} items")
+    return t
+
+
+def _select(
+    requested: Sequence[str] | None, has_counts: bool, has_calibration: bool, notes: list[str]
+) -> list[str]:
+    """Metric keys to compute, in catalogue order; notes say what was skipped and why."""
+    if requested is None:
+        keys = [k for k, info in METRICS.items() if not info.task_computed]
+        keys = [k for k in keys if has_counts or not METRICS[k].needs_counts]
+        if not has_calibration:
+            keys = [k for k in keys if not METRICS[k].needs_calibration]
+            notes.append(CALIBRATION_MISSING)
+        return keys
+    unknown = [k for k in requested if k not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s): {', '.join(unknown)}; known: {', '.join(METRICS)}")
+    wanted = set(requested)
+    keys = []
+    for key, info in METRICS.items():
+        if key not in wanted:
+            continue
+        if info.task_computed:
+            notes.append(f"{key}: computed by the task, not by compute_metrics")
+        elif info.needs_counts and not has_counts:
+            notes.append(f"{key}: skipped, needs human vote counts")
+        elif info.needs_calibration and not has_calibration:
+            if CALIBRATION_MISSING not in notes:
+                notes.append(CALIBRATION_MISSING)
+        else:
+            keys.append(key)
+    return keys
+
+
+def _at_bound(value: float, bounds: tuple[float, float]) -> bool:
+    """Within a factor 1.1 of either end of the (log-scale) search range."""
+    return value <= bounds[0] * 1.1 or value >= bounds[1] / 1.1
+
+
+def compute_metrics(
+    probs: ArrayLike,
+    targets: ArrayLike,
+    counts: ArrayLike | None = None,
+    *,
+    metrics: Sequence[str] | None = None,
+    calibration: Calibration | None = None,
+    seed: int = 0,
+    n_bootstrap: int = 1000,
+    calibration_is_reported_split: bool = False,
+    n_ceiling_draws: int = 100,
+) -> dict[str, object]:
+    """Aggregate metrics of one split with bootstrap 95% intervals.
+
+    Args:
+        probs: ``(n, K)`` model distributions over the choices (clipped at 1e-12, renormalised).
+        targets: ``(n,)`` majority / gold label per item.
+        counts: ``(n, K)`` human votes per choice, or ``None`` (count-based metrics skipped;
+            cross-entropy, Brier and JS then use the one-hot target).
+        metrics: keys of :data:`METRICS` to compute; ``None`` means all that apply. Keys the
+            task computes itself, or that lack counts or a calibration split, are skipped
+            with a note.
+        calibration: ``(probs, targets, counts)`` of the calibration split (dev by default)
+            for the temperature and the Dirichlet concentration. Without it
+            ``xentropy_calibrated`` and ``dirichlet`` are absent and a note says so.
+        seed: seed of the bootstrap and of the ceiling's Monte Carlo draws.
+        n_bootstrap: bootstrap resamples (1,000 by default).
+        calibration_is_reported_split: set when the caller deliberately passes the reported
+            split as calibration; a note then flags the calibrated numbers as optimistic.
+        n_ceiling_draws: posterior draws per item for the human ceiling.
+
+    Returns:
+        JSON-ready dict: ``<key>`` (float) and ``<key>_ci`` (``[lo, hi]``) per metric,
+        ``temperature`` / ``dirichlet_c`` when fitted, ``ceiling`` (``{key: value}`` for the
+        computed metrics that have one; empty without counts), ``clipped_items`` (items of
+        the reported split where the 1e-12 clip fired) and ``notes`` (list of str).
+
+    Raises:
+        ValueError: on malformed input (shape mismatch, NaN, negative values, items without
+            votes, unknown metric keys). FloatingPointError if a value came out non-finite.
+    """
+    p_in = _as_2d(probs, "probs")
+    n_items, k = p_in.shape
+    t = _targets(targets, n_items, k)
+    notes: list[str] = []
+    p, clipped = normalise(p_in)
+    if clipped:
+        notes.append(f"p clipped at {EPS:g} and renormalised on {clipped} item(s)")
+    n_votes = None if counts is None else _check_counts(counts, (n_items, k))
+    y = one_hot(t, k) if n_votes is None else n_votes / n_votes.sum(axis=1, keepdims=True)
+    keys = _select(metrics, n_votes is not None, calibration is not None, notes)
+
+    pred = np.argmax(p, axis=1)
+    rows = np.arange(n_items)
+    conf = p[rows, pred]
+    correct = (pred == t).astype(np.float64)
+    result: dict[str, object] = {}
+    fitted: dict[str, float] = {}
+
+    temperature: float | None = None
+    concentration: float | None = None
+    if calibration is not None and ({"xentropy_calibrated", "dirichlet"} & set(keys)):
+        temperature, concentration = _fit_calibration(calibration, k, keys, notes)
+        if calibration_is_reported_split:
+            notes.append(
+                "calibration fitted on the reported split itself: calibrated metrics are optimistic"
+            )
+    if concentration is None and "dirichlet" in keys:
+        keys.remove("dirichlet")
+
+    values: dict[str, float] = {}
+    mean_keys: list[str] = []
+    mean_columns: list[FloatArray] = []
+    row_keys: list[str] = []
+    row_stats: list[Callable[[NDArray[np.int64]], FloatArray]] = []
+    for key in keys:
+        if key == "f1_macro":
+            values[key] = float(_f1_macro_rows(pred[None, :], t[None, :], k)[0])
+            row_keys.append(key)
+            row_stats.append(lambda idx: _f1_macro_rows(pred[idx], t[idx], k))
+        elif key in ("ece", "ece_soft"):
+            bins = _bin_index(conf, 10)
+            gap = conf - (correct if key == "ece" else y[rows, pred])
+            values[key] = float(_ece_rows(bins[None, :], gap[None, :], 10)[0])
+            row_keys.append(key)
+            row_stats.append(lambda idx, b=bins, g=gap: _ece_rows(b[idx], g[idx], 10))
+        else:
+            per_item = _per_item(key, p, y, t, correct, n_votes, temperature, concentration)
+            values[key] = float(per_item.mean())
+            mean_keys.append(key)
+            mean_columns.append(per_item)
+    intervals = (
+        bootstrap_many(
+            n_items,
+            means=np.stack(mean_columns, axis=1) if mean_columns else None,
+            statistics_rows=row_stats,
+            seed=seed,
+            n_resamples=n_bootstrap,
+        )
+        if keys
+        else []
+    )
+    ci = dict(zip(mean_keys + row_keys, intervals, strict=True))
+    for key in keys:
+        result[key] = values[key]
+        result[f"{key}_ci"] = list(ci[key])
+
+    if temperature is not None and "xentropy_calibrated" in keys:
+        fitted["temperature"] = temperature
+    if concentration is not None and "dirichlet" in keys:
+        fitted["dirichlet_c"] = concentration
+    result.update(fitted)
+
+    ceiling: dict[str, float] = {}
+    with_ceiling = [key for key in keys if key in CEILING_METRICS or key == "xentropy_calibrated"]
+    if n_votes is not None and with_ceiling:
+        full = human_ceiling(n_votes, t, seed=seed, n_draws=n_ceiling_draws)
+        full["xentropy_calibrated"] = full["xentropy"]  # the oracle needs no temperature
+        ceiling = {key: full[key] for key in with_ceiling}
+    result["ceiling"] = ceiling
+    result["clipped_items"] = int(clipped)
+    result["notes"] = notes
+    _check_finite(result)
+    return result
+
+
+def _per_item(
+    key: str,
+    p: FloatArray,
+    y: FloatArray,
+    t: NDArray[np.int64],
+    correct: FloatArray,
+    n_votes: FloatArray | None,
+    temperature: float | None,
+    concentration: float | None,
+) -> FloatArray:
+    if key == "accuracy":
+        return correct
+    if key == "xentropy":
+        return _xent(p, y)
+    if key == "xentropy_calibrated":
+        assert temperature is not None
+        return _xent(apply_temperature(p, temperature), y)
+    if key == "brier":
+        return _brier(p, y)
+    if key == "js_divergence":
+        return _js(p, y)
+    if key == "dirichlet":
+        assert concentration is not None and n_votes is not None
+        return _dirichlet_nll(concentration * p, n_votes)
+    if key in WELFARE_KEYS:
+        assert n_votes is not None
+        return _welfare(p, n_votes, WELFARE_KEYS[key])
+    raise AssertionError(f"no per-item rule for {key}")  # pragma: no cover
+
+
+def _fit_calibration(
+    calibration: Calibration, k: int, keys: list[str], notes: list[str]
+) -> tuple[float | None, float | None]:
+    """Temperature and Dirichlet concentration fitted on the calibration split."""
+    c_probs, c_targets, c_counts = calibration
+    cp = _as_2d(c_probs, "calibration probs")
+    if cp.shape[1] != k:
+        raise ValueError(f"calibration split has {cp.shape[1]} choices, reported split has {k}")
+    cp, c_clipped = normalise(cp)
+    if c_clipped:
+        notes.append(f"calibration split: p clipped at {EPS:g} on {c_clipped} item(s)")
+    ct = _targets(c_targets, cp.shape[0], k)
+    cn = None if c_counts is None else _check_counts(c_counts, cp.shape)
+    temperature = concentration = None
+    if "xentropy_calibrated" in keys:
+        if cn is None:
+            notes.append(
+                "calibration split has no vote counts: temperature fitted on its majority labels"
+            )
+        temperature = fit_temperature(cp, ct if cn is None else cn)
+        if _at_bound(temperature, TEMPERATURE_BOUNDS):
+            notes.append(f"temperature {temperature:.4g} hit its search bound {TEMPERATURE_BOUNDS}")
+    if "dirichlet" in keys:
+        if cn is None:
+            notes.append("dirichlet: skipped, calibration split has no vote counts")
+        else:
+            concentration = fit_dirichlet_concentration(cp, cn)
+            if cn.sum(axis=1).max() <= 1:
+                notes.append(
+                    "dirichlet_c not identifiable (no calibration item has more "
+                    "than one vote); set to 1"
+                )
+            elif _at_bound(concentration, CONCENTRATION_BOUNDS):
+                notes.append(
+                    f"dirichlet_c {concentration:.4g} hit its search bound {CONCENTRATION_BOUNDS}"
+                )
+    return temperature, concentration
+
+
+def _check_finite(result: dict[str, object]) -> None:
+    def walk(value: object, where: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FloatingPointError(f"metric value {where} is {value}")
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
+        if isinstance(value, dict):
+            for key, v in value.items():
+                walk(v, f"{where}.{key}")
+
+    walk(result, "result")

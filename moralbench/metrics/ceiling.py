@@ -1,0 +1,140 @@
+"""Human ceiling: the expected score of an oracle that knows each item's true label distribution.
+
+Model (Scruples' "BEST" idea): each item has an unknown true distribution
+``theta_i ~ Dirichlet(alpha)`` and its ``N_i`` votes are a multinomial draw from ``theta_i``.
+``alpha`` is fitted by maximum marginal likelihood (Dirichlet-multinomial over all items).
+Given the observed votes the posterior is ``theta_i | n_i ~ Dirichlet(alpha + n_i)``. The
+oracle predicts ``theta_i`` itself; its expected score on the observed data,
+``E[score(theta_i, n_i) | n_i]``, is estimated by Monte Carlo over posterior draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import minimize
+from scipy.special import digamma, gammaln
+
+from .classification import _f1_macro_rows
+from .distribution import EPS, WELFARE_KEYS, _brier, _check_counts, _js, _welfare, _xent
+
+__all__ = ["CEILING_METRICS", "fit_dirichlet_prior", "human_ceiling"]
+
+FloatArray = NDArray[np.float64]
+
+#: metrics the ceiling reports
+CEILING_METRICS = (
+    "accuracy",
+    "f1_macro",
+    "xentropy",
+    "dirichlet",
+    "brier",
+    "js_divergence",
+    *WELFARE_KEYS,
+)
+_ALPHA_BOUNDS = (1e-6, 1e6)
+
+
+def fit_dirichlet_prior(counts: ArrayLike) -> FloatArray:
+    """Maximum marginal likelihood Dirichlet prior over the items' label distributions.
+
+    Maximises ``sum_i [lgamma(A) - lgamma(A + N_i) + sum_k (lgamma(a_k + n_ik) - lgamma(a_k))]``
+    (the Dirichlet-multinomial log-likelihood without the multinomial coefficient) over
+    ``alpha`` in ``[1e-6, 1e6]^K`` with L-BFGS-B on ``log alpha`` and the exact gradient.
+    The start point is ``K * mean(y)`` (total concentration K). When no item has more than
+    one vote the total concentration is not identifiable and stays at that start.
+
+    Returns:
+        ``alpha``, shape ``(K,)``.
+    """
+    n = _check_counts(counts)
+    k = n.shape[1]
+    big_n = n.sum(axis=1)
+    y_mean = (n / big_n[:, None]).mean(axis=0)
+    start = np.log(np.clip(k * y_mean, 1e-3, None))
+
+    def nll(u: FloatArray) -> tuple[float, FloatArray]:
+        a = np.exp(u)
+        big_a = a.sum()
+        ll = np.sum(gammaln(big_a) - gammaln(big_a + big_n))
+        ll += np.sum(gammaln(a + n) - gammaln(a))
+        grad = np.sum(digamma(big_a) - digamma(big_a + big_n))
+        grad = grad + np.sum(digamma(a + n) - digamma(a), axis=0)
+        return -float(ll) / len(n), -(grad * a) / len(n)
+
+    bounds = [tuple(np.log(_ALPHA_BOUNDS))] * k
+    res = minimize(nll, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    return np.exp(res.x)
+
+
+def _sample_log_dirichlet(rng: np.random.Generator, shape: FloatArray, draws: int) -> FloatArray:
+    """log of Dirichlet draws, ``(draws, n, K)``, stable for tiny parameters.
+
+    Uses ``Gamma(a) = Gamma(a + 1) * U^(1/a)`` in log space, so small ``a`` cannot underflow
+    to a row of zeros.
+    """
+    full = np.broadcast_to(shape, (draws, *shape.shape))
+    log_g = np.log(rng.standard_gamma(full + 1.0)) + np.log1p(-rng.random(full.shape)) / full
+    log_g -= log_g.max(axis=-1, keepdims=True)
+    log_g -= np.log(np.exp(log_g).sum(axis=-1, keepdims=True))
+    return log_g
+
+
+def human_ceiling(
+    counts: ArrayLike,
+    targets: ArrayLike | None = None,
+    *,
+    seed: int = 0,
+    n_draws: int = 100,
+) -> dict[str, float]:
+    """Expected scores of the oracle that predicts each item's true distribution.
+
+    Args:
+        counts: ``(n, K)`` human votes.
+        targets: the majority labels used for accuracy / F1 (as given to the model's metrics);
+            by default ``argmax counts`` with ties to the lowest index.
+        seed: seed of ``numpy.random.default_rng`` for the posterior draws.
+        n_draws: Monte Carlo draws per item.
+
+    Returns:
+        ``{metric: value}`` for :data:`CEILING_METRICS`, each the average over draws of the
+        metric computed exactly as for a model, with the draw ``theta`` (clipped at 1e-12) in
+        place of ``p``. ``dirichlet`` uses the limit c -> infinity, i.e. the multinomial NLL
+        ``-sum_k n_k log theta_k``: an oracle that knows ``theta`` is best served by an
+        infinitely concentrated Dirichlet, so this is the oracle's own optimal concentration.
+    """
+    n = _check_counts(counts)
+    n_items, k = n.shape
+    if targets is None:
+        t = np.argmax(n, axis=1)
+    else:
+        t = np.asarray(targets, dtype=np.int64)
+        if t.shape != (n_items,) or t.min() < 0 or t.max() >= k:
+            raise ValueError("targets must be one label in [0, K) per item")
+    if n_draws < 1:
+        raise ValueError("n_draws must be >= 1")
+    alpha = fit_dirichlet_prior(n)
+    post = alpha[None, :] + n
+    y = n / n.sum(axis=1, keepdims=True)
+    rng = np.random.default_rng(seed)
+    block = max(1, (1 << 21) // (n_items * k))
+    totals = dict.fromkeys(CEILING_METRICS, 0.0)
+    done = 0
+    while done < n_draws:
+        m = min(block, n_draws - done)
+        log_theta = _sample_log_dirichlet(rng, post, m)
+        # clip at EPS and renormalise, exactly as normalise() does for model outputs
+        theta = np.maximum(np.exp(log_theta), EPS)
+        theta /= theta.sum(axis=-1, keepdims=True)
+        pred = np.argmax(theta, axis=-1)
+        tt = np.broadcast_to(t, pred.shape)
+        totals["accuracy"] += float(np.sum(np.mean(pred == tt, axis=1)))
+        totals["f1_macro"] += float(np.sum(_f1_macro_rows(pred, np.ascontiguousarray(tt), k)))
+        totals["xentropy"] += float(np.sum(np.mean(_xent(theta, y), axis=1)))
+        totals["dirichlet"] += float(np.sum(np.mean(_xent(theta, n), axis=1)))
+        totals["brier"] += float(np.sum(np.mean(_brier(theta, y), axis=1)))
+        totals["js_divergence"] += float(np.sum(np.mean(_js(theta, y), axis=1)))
+        for key, a in WELFARE_KEYS.items():
+            totals[key] += float(np.sum(np.mean(_welfare(theta, n, a), axis=1)))
+        done += m
+    return {key: value / n_draws for key, value in totals.items()}
