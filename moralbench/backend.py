@@ -57,7 +57,7 @@ class Backend(ABC):
     ) -> Iterator[tuple[int, GenerateResponse]]:
         raise BackendUnsupported(f"{type(self).__name__} cannot generate text")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release resources (connections, GPU memory)."""
 
 

@@ -82,8 +82,13 @@ def aggregate_choices(
         if len(c_targets):
             calib = (c_probs, c_targets, c_counts)
     out = metrics.compute_metrics(
-        probs, targets, counts, metrics=metric_names, calibration=calib,
-        seed=seed, n_bootstrap=n_bootstrap,
+        probs,
+        targets,
+        counts,
+        metrics=metric_names,
+        calibration=calib,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
     )
     out["n"] = int(len(targets))
     out["n_failed"] = failed

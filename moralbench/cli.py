@@ -52,40 +52,103 @@ def _batch_size(text: str) -> int | str:
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="evaluate a model on tasks")
     p.add_argument("--model", required=True, help="backend name (see `moralbench models`)")
-    p.add_argument("--model-args", "--model_args", dest="model_args", default="",
-                   help="backend options, k=v,k=v")
+    p.add_argument(
+        "--model-args",
+        "--model_args",
+        dest="model_args",
+        default="",
+        help="backend options, k=v,k=v",
+    )
     p.add_argument("--tasks", required=True, help="comma-separated task names or globs")
-    p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path,
-                   help="data folder (default: $MORALBENCH_DATA, else the user data dir)")
-    p.add_argument("--sample-data", "--sample_data", dest="sample_data", action="store_true",
-                   help="use the few items each task bundles instead of --data-dir")
+    p.add_argument(
+        "--data-dir",
+        "--data_dir",
+        dest="data_dir",
+        type=Path,
+        help="data folder (default: $MORALBENCH_DATA, else the user data dir)",
+    )
+    p.add_argument(
+        "--sample-data",
+        "--sample_data",
+        dest="sample_data",
+        action="store_true",
+        help="use the few items each task bundles instead of --data-dir",
+    )
     p.add_argument("--split", default="test")
     p.add_argument("--limit", type=int, help="first N documents of each task")
-    p.add_argument("--batch-size", "--batch_size", dest="batch_size", type=_batch_size,
-                   help="documents per batch, or 'auto'")
+    p.add_argument(
+        "--batch-size",
+        "--batch_size",
+        dest="batch_size",
+        type=_batch_size,
+        help="documents per batch, or 'auto'",
+    )
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
-    p.add_argument("--output-path", "--output_path", "-o", dest="output_path", type=Path,
-                   default=Path("results"))
+    p.add_argument(
+        "--output-path",
+        "--output_path",
+        "-o",
+        dest="output_path",
+        type=Path,
+        default=Path("results"),
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num-fewshot", "--num_fewshot", dest="num_fewshot", type=int, default=0)
-    p.add_argument("--include-path", "--include_path", dest="include_path", type=Path,
-                   action="append", default=[], help="folder of YAML tasks (repeatable)")
-    p.add_argument("--task-args", "--task_args", dest="task_args", default="",
-                   help="task options, k=v,k=v (e.g. template=yesno)")
-    p.add_argument("--no-cache", "--no_cache", dest="use_cache", action="store_false",
-                   help="neither read nor write the request cache")
-    p.add_argument("--cache-path", "--cache_path", dest="cache_path", type=Path,
-                   help="request cache file (default: $MORALBENCH_CACHE, else user cache dir)")
-    p.add_argument("--log-samples", "--log_samples", dest="log_samples",
-                   action=argparse.BooleanOptionalAction, default=True,
-                   help="write the per-sample JSONL files")
-    p.add_argument("--no-log-prompts", dest="log_prompts", action="store_false",
-                   help="leave prompt text out of the samples files (hashes stay)")
+    p.add_argument(
+        "--include-path",
+        "--include_path",
+        dest="include_path",
+        type=Path,
+        action="append",
+        default=[],
+        help="folder of YAML tasks (repeatable)",
+    )
+    p.add_argument(
+        "--task-args",
+        "--task_args",
+        dest="task_args",
+        default="",
+        help="task options, k=v,k=v (e.g. template=yesno)",
+    )
+    p.add_argument(
+        "--no-cache",
+        "--no_cache",
+        dest="use_cache",
+        action="store_false",
+        help="neither read nor write the request cache",
+    )
+    p.add_argument(
+        "--cache-path",
+        "--cache_path",
+        dest="cache_path",
+        type=Path,
+        help="request cache file (default: $MORALBENCH_CACHE, else user cache dir)",
+    )
+    p.add_argument(
+        "--log-samples",
+        "--log_samples",
+        dest="log_samples",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write the per-sample JSONL files",
+    )
+    p.add_argument(
+        "--no-log-prompts",
+        dest="log_prompts",
+        action="store_false",
+        help="leave prompt text out of the samples files (hashes stay)",
+    )
     p.add_argument("--strict", action="store_true", help="data warnings become errors")
-    p.add_argument("--allow-failures", "--allow_failures", dest="allow_failures",
-                   action="store_true", help="exit 0 even when some requests failed")
-    p.add_argument("--bootstrap-iters", "--bootstrap_iters", dest="n_bootstrap", type=int,
-                   default=1000)
+    p.add_argument(
+        "--allow-failures",
+        "--allow_failures",
+        dest="allow_failures",
+        action="store_true",
+        help="exit 0 even when some requests failed",
+    )
+    p.add_argument(
+        "--bootstrap-iters", "--bootstrap_iters", dest="n_bootstrap", type=int, default=1000
+    )
     p.add_argument("--no-progress", dest="show_progress", action="store_false")
     p.set_defaults(handler=_cmd_run)
 
@@ -141,7 +204,9 @@ def print_results(payload: dict[str, Any]) -> None:
         for key, value in metrics.items():
             if key.endswith("_ci") or isinstance(value, dict | list):
                 continue
-            table.add_row(task if first else "", key, _format_value(value, metrics.get(f"{key}_ci")))
+            table.add_row(
+                task if first else "", key, _format_value(value, metrics.get(f"{key}_ci"))
+            )
             first = False
     _out.print(table)
     timing = payload["timing"]
@@ -153,8 +218,14 @@ def print_results(payload: dict[str, Any]) -> None:
 
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the tasks the installed plugins provide")
-    p.add_argument("--include-path", "--include_path", dest="include_path", type=Path,
-                   action="append", default=[])
+    p.add_argument(
+        "--include-path",
+        "--include_path",
+        dest="include_path",
+        type=Path,
+        action="append",
+        default=[],
+    )
     p.add_argument("--data-dir", "--data_dir", dest="data_dir", type=Path)
     p.add_argument("--split", default="test")
     p.set_defaults(handler=_cmd_tasks)
@@ -175,8 +246,9 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
         factory = registry.tasks[name]
         files = factory.data_files(data_dir, args.split)
         shown = "\n".join(f"{p} {'✓' if p.is_file() else '(missing)'}" for p in files) or "-"
-        table.add_row(name, str(factory.version), factory.output_type, shown,
-                      registry.task_plugin[name])
+        table.add_row(
+            name, str(factory.version), factory.output_type, shown, registry.task_plugin[name]
+        )
     _out.print(table)
     _report_failures(plugins.failures)
     return 0
@@ -198,8 +270,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         table.add_column(column)
     for name in sorted(registry.models):
         spec = registry.models[name]
-        table.add_row(name, ", ".join(spec.estimators), spec.description,
-                      registry.model_plugin[name])
+        table.add_row(
+            name, ", ".join(spec.estimators), spec.description, registry.model_plugin[name]
+        )
     _out.print(table)
     _report_failures(plugins.failures)
     return 0
@@ -207,8 +280,11 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _report_failures(failures: Sequence[Any]) -> None:
     for failure in failures:
-        _err.print(f"plugin {failure.name!r} ({failure.value}) failed to load: {failure.error}",
-                   markup=False, highlight=False)
+        _err.print(
+            f"plugin {failure.name!r} ({failure.value}) failed to load: {failure.error}",
+            markup=False,
+            highlight=False,
+        )
 
 
 #: subcommand builders; other modules (score, data, leaderboard) add theirs here

@@ -31,7 +31,9 @@ class DataNotFound(MoralbenchError):
 
 class UnknownTask(MoralbenchError):
     def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown task {name!r}; known tasks: {', '.join(sorted(known)) or 'none'}")
+        super().__init__(
+            f"unknown task {name!r}; known tasks: {', '.join(sorted(known)) or 'none'}"
+        )
 
 
 class UnknownModel(MoralbenchError):
@@ -48,8 +50,7 @@ class BackendUnavailable(MoralbenchError):
         self.name = name
         self.missing_package = missing_package
         super().__init__(
-            f"backend {name!r} needs the package {missing_package!r}: "
-            f"pip install {missing_package}"
+            f"backend {name!r} needs the package {missing_package!r}: pip install {missing_package}"
         )
 
 

@@ -79,7 +79,8 @@ class PromptTemplate:
         try:
             return _ENV.from_string(source).render(**fields)
         except jinja2.UndefinedError as exc:
-            raise PromptRenderError(self.task, self.name, f"missing field: {exc.message}") from exc
+            kind = "unsafe template" if "unsafe" in (exc.message or "") else "missing field"
+            raise PromptRenderError(self.task, self.name, f"{kind}: {exc.message}") from exc
         except jinja2.exceptions.SecurityError as exc:
             raise PromptRenderError(self.task, self.name, f"unsafe template: {exc}") from exc
 
@@ -127,5 +128,6 @@ def _messages(
 
 def template_file(task: str, name: str, path: Path, answer_prefix: str = "") -> PromptTemplate:
     """A plain-text template stored beside a task's code."""
-    return PromptTemplate(task, name, text=path.read_text(encoding="utf-8").rstrip("\n"),
-                          answer_prefix=answer_prefix)
+    return PromptTemplate(
+        task, name, text=path.read_text(encoding="utf-8").rstrip("\n"), answer_prefix=answer_prefix
+    )

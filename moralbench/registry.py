@@ -44,8 +44,9 @@ class Registry:
         return self.models[name]
 
 
-def _add(kind: str, table: dict[str, Any], owners: dict[str, str], name: str, value: Any,
-         plugin: str) -> None:
+def _add(
+    kind: str, table: dict[str, Any], owners: dict[str, str], name: str, value: Any, plugin: str
+) -> None:
     if name in table:
         raise MoralbenchError(
             f"{kind} {name!r} is registered twice: by {owners[name]!r} and by {plugin!r}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,7 +13,7 @@ from .distributed import ProcessGroup
 
 
 def timestamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H-%M-%S.%f")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%S.%f")
 
 
 def model_slug(model: str, model_args: dict[str, str]) -> str:
@@ -50,10 +50,11 @@ class SamplesWriter:
             out_dir.mkdir(parents=True, exist_ok=True)
             assert self.path is not None
             self._stream_path = (
-                self.path if group.count == 1
+                self.path
+                if group.count == 1
                 else self.path.with_suffix(f".part{group.index}.jsonl")
             )
-            self._handle = open(self._stream_path, "w", encoding="utf-8")
+            self._handle = open(self._stream_path, "w", encoding="utf-8")  # noqa: SIM115
 
     def write(self, index: int, record: dict[str, Any], prompt: list[str] | None) -> None:
         if self._handle is None:
@@ -72,9 +73,11 @@ class SamplesWriter:
 
     def _streamed_prompts(self) -> dict[str, Any]:
         files = (
-            [self._stream_path] if self.group.count == 1 and self._stream_path
+            [self._stream_path]
+            if self.group.count == 1 and self._stream_path
             else [self.path.with_suffix(f".part{k}.jsonl") for k in range(self.group.count)]
-            if self.path else []
+            if self.path
+            else []
         )
         prompts: dict[str, Any] = {}
         for path in files:
@@ -111,8 +114,9 @@ def write_results(out_dir: Path, stamp: str, payload: dict[str, Any]) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"results_{stamp}.json"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-                   encoding="utf-8")
+    tmp.write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
     return path
 

@@ -158,9 +158,14 @@ class Run:
                     raise MoralbenchError(f"task {factory.name!r} ships no sample data")
                 task_data_dir = Path(bundled)
             context = TaskContext(
-                data_dir=task_data_dir, options=options, seed=config.seed,
-                num_fewshot=config.num_fewshot, strict=config.strict,
-                n_bootstrap=config.n_bootstrap, load_judge=load_judge, warn=config.log,
+                data_dir=task_data_dir,
+                options=options,
+                seed=config.seed,
+                num_fewshot=config.num_fewshot,
+                strict=config.strict,
+                n_bootstrap=config.n_bootstrap,
+                load_judge=load_judge,
+                warn=config.log,
             )
             task = factory(context)
             task.require_files(config.split)
@@ -168,9 +173,11 @@ class Run:
 
         backend = self._load_backend(registry, config.model, config.model_args)
         fingerprint = backend.fingerprint()
+        described = backend.describe()  # before close(), which may free the model
         cache: RequestCache | NullCache = (
             RequestCache(config.cache_path or default_cache_path())
-            if config.use_cache else NullCache()
+            if config.use_cache
+            else NullCache()
         )
         slug = model_slug(config.model, config.model_args)
         out_dir = (config.output_path or Path("results")) / slug
@@ -197,7 +204,9 @@ class Run:
                     )
                 if self.group.is_main:
                     finalized = task.finalize(records)
-                    writer.finish(finalized, rewrite=finalized is not records or self.group.count > 1)
+                    writer.finish(
+                        finalized, rewrite=finalized is not records or self.group.count > 1
+                    )
                     records = finalized
                     metrics = task.aggregate(records, calibration)
                     if cal_split and calibration is None:
@@ -242,7 +251,7 @@ class Run:
                 "n_bootstrap": config.n_bootstrap,
                 "num_processes": self.group.count,
             },
-            "model": {"fingerprint": fingerprint, **backend.describe()},
+            "model": {"fingerprint": fingerprint, **described},
             "versions": {"moralbench": __version__, "tasks": task_info},
             "data": data_info,
             "timing": {
@@ -256,7 +265,7 @@ class Run:
             "failures": failures,
             "summary": summaries,
             "samples_files": samples_files,
-            "environment": environment_info(backend.describe().get("device")),
+            "environment": environment_info(described.get("device")),
         }
         if self.group.is_main:
             path = write_results(out_dir, stamp, payload)

@@ -1,22 +1,22 @@
 """Declarative tasks: a YAML definition plus Jinja templates, no Python needed.
 
-    task: my_task                     # unique name
-    version: "1"
-    description: one line
-    dataset:
-      format: jsonl                   # jsonl or csv
-      base: data                      # paths relative to the data dir (data) or this file (task)
-      splits: {test: my/test.jsonl, dev: my/dev.jsonl}
-    doc_id: id                        # field holding a unique id (default: line number)
-    choices: [" yes", " no"]          # or choices_field: name of a list field
-    target: label                     # field: an index or the text of a choice
-    human_counts: votes               # optional field: vote counts per choice
-    templates:
-      default: {file: prompt.jinja, answer_prefix: "Answer:"}
-    metrics: [accuracy, f1_macro, xentropy]   # optional; default: all that apply
-    calibration_split: dev            # optional
-    fewshot_split: train              # optional; used with --num-fewshot
-    sample_data: samples              # optional folder beside this file, for --sample-data
+task: my_task                     # unique name
+version: "1"
+description: one line
+dataset:
+  format: jsonl                   # jsonl or csv
+  base: data                      # paths relative to the data dir (data) or this file (task)
+  splits: {test: my/test.jsonl, dev: my/dev.jsonl}
+doc_id: id                        # field holding a unique id (default: line number)
+choices: [" yes", " no"]          # or choices_field: name of a list field
+target: label                     # field: an index or the text of a choice
+human_counts: votes               # optional field: vote counts per choice
+templates:
+  default: {file: prompt.jinja, answer_prefix: "Answer:"}
+metrics: [accuracy, f1_macro, xentropy]   # optional; default: all that apply
+calibration_split: dev            # optional
+fewshot_split: train              # optional; used with --num-fewshot
+sample_data: samples              # optional folder beside this file, for --sample-data
 """
 
 from __future__ import annotations
@@ -93,8 +93,10 @@ class YamlTask(Task):
         self.calibration_split = factory.config.get("calibration_split")  # type: ignore[misc]
         self.options_help = {"template": f"one of {', '.join(factory.templates)}"}  # type: ignore[misc]
         super().__init__(context)
-        name = self.option("template", "default" if "default" in factory.templates
-                           else next(iter(factory.templates)))
+        name = self.option(
+            "template",
+            "default" if "default" in factory.templates else next(iter(factory.templates)),
+        )
         if name not in factory.templates:
             raise TaskDefinitionError(
                 f"task {self.name!r} has no template {name!r}; "
@@ -147,10 +149,14 @@ class YamlTask(Task):
             counts_field = config.get("human_counts")
             if counts_field:
                 counts = row.get(counts_field)
-                if (not isinstance(counts, list) or len(counts) != len(choices)
-                        or any(not isinstance(c, int) or c < 0 for c in counts)):
+                if (
+                    not isinstance(counts, list)
+                    or len(counts) != len(choices)
+                    or any(not isinstance(c, int) or c < 0 for c in counts)
+                ):
                     raise TaskDataError(
-                        path, line,
+                        path,
+                        line,
                         f"{counts_field!r} must list {len(choices)} non-negative integer counts",
                     )
                 doc["_counts"] = counts
@@ -190,8 +196,9 @@ class YamlTask(Task):
         parts = []
         for shot in shots:
             answer = shot["_choices"][shot["_target"]]
-            parts.append(f"{self.template.render(self._fields(shot))}{self.template.answer_prefix}"
-                         f"{answer}")
+            parts.append(
+                f"{self.template.render(self._fields(shot))}{self.template.answer_prefix}{answer}"
+            )
         return "\n\n".join(parts) + "\n\n"
 
     def requests(self, doc: Doc) -> list[Request]:
@@ -207,8 +214,11 @@ class YamlTask(Task):
         self, records: Sequence[Record], calibration: Sequence[Record] | None = None
     ) -> dict[str, Any]:
         return aggregate_choices(
-            records, calibration, metric_names=self.factory.config.get("metrics"),
-            seed=self.context.seed, n_bootstrap=self.context.n_bootstrap,
+            records,
+            calibration,
+            metric_names=self.factory.config.get("metrics"),
+            seed=self.context.seed,
+            n_bootstrap=self.context.n_bootstrap,
         )
 
 

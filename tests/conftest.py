@@ -14,6 +14,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+TEST_PLUGINS = Path(__file__).resolve().parent / "plugins"
+TOY_TASKS = TEST_PLUGINS / "yaml_tasks"
+sys.path.insert(0, str(TEST_PLUGINS))
 
 # Nothing in the tests may reach a model hub.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -42,15 +45,18 @@ def model_args_text(args: dict[str, str]) -> str:
 
 @pytest.fixture(scope="session")
 def demo_backend(demo_model_args: dict[str, str]):  # type: ignore[no-untyped-def]
-    from moralbench.backend import BackendOptions
     from moralbench.plugins.hf.backend import HFBackend
+
+    from moralbench.backend import BackendOptions
 
     backend = HFBackend({**demo_model_args, "chat_template": "false"}, BackendOptions())
     yield backend
 
 
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each test gets its own request cache; the data dir never defaults to the user's."""
     base = tmp_path_factory.mktemp("mb")
     monkeypatch.setenv("MORALBENCH_CACHE", str(base / "cache.sqlite"))
@@ -58,14 +64,22 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = True,
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m moralbench ARGS` as a user would; returns the completed process."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "moralbench", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(

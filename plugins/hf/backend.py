@@ -33,8 +33,17 @@ from .generation import generate_texts
 from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
 
 KNOWN_ARGS = {
-    "pretrained", "dtype", "revision", "trust_remote_code", "gguf_file", "peft",
-    "chat_template", "max_length", "device_map", "max_batch_tokens", "download",
+    "pretrained",
+    "dtype",
+    "revision",
+    "trust_remote_code",
+    "gguf_file",
+    "peft",
+    "chat_template",
+    "max_length",
+    "device_map",
+    "max_batch_tokens",
+    "download",
 }
 CPU_TOKEN_BUDGET = 8192
 CPU_MAX_ROWS = 16
@@ -216,7 +225,7 @@ class HFBackend(Backend):
         """
         context = self.prompt_text(request.context, request.answer_prefix)
         stripped = context.rstrip()
-        moved = context[len(stripped):]
+        moved = context[len(stripped) :]
         context_ids = self._bos() + self._encode(stripped)
         if not context_ids:
             eos = self.tokenizer.eos_token_id
@@ -247,8 +256,12 @@ class HFBackend(Backend):
             by_context.setdefault(item, []).append(index)
         unique = list(by_context)
         for position, logprobs in score_items(
-            self.model, unique, pad_id=self.pad_id, device=self.device,
-            max_rows=self.max_rows, max_tokens=self.max_tokens,
+            self.model,
+            unique,
+            pad_id=self.pad_id,
+            device=self.device,
+            max_rows=self.max_rows,
+            max_tokens=self.max_tokens,
         ):
             item = unique[position]
             details = {
@@ -263,8 +276,14 @@ class HFBackend(Backend):
     ) -> Iterator[tuple[int, GenerateResponse]]:
         prompts = [self.prompt_text(r.context, r.answer_prefix) for r in requests]
         yield from generate_texts(
-            self.model, self.tokenizer, requests, prompts, device=self.device,
-            max_rows=self.max_rows, max_tokens=self.max_tokens, max_length=self.max_length,
+            self.model,
+            self.tokenizer,
+            requests,
+            prompts,
+            device=self.device,
+            max_rows=self.max_rows,
+            max_tokens=self.max_tokens,
+            max_length=self.max_length,
             bos=self._bos(),
         )
 
@@ -272,4 +291,3 @@ class HFBackend(Backend):
         del self.model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-

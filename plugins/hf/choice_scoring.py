@@ -27,9 +27,7 @@ class ScoringItem:
     continuations: tuple[tuple[int, ...], ...]
 
 
-def plan_batches(
-    lengths: Sequence[int], *, max_rows: int, max_tokens: int
-) -> list[list[int]]:
+def plan_batches(lengths: Sequence[int], *, max_rows: int, max_tokens: int) -> list[list[int]]:
     """Indices grouped into batches, longest first, each within rows and padded-token budget."""
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     batches: list[list[int]] = []
@@ -50,9 +48,9 @@ def _decoder_and_head(model: Any) -> tuple[Any, Any]:
     return decoder, model.get_output_embeddings()
 
 
-def _pad(rows: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[
-    torch.Tensor, torch.Tensor, torch.Tensor
-]:
+def _pad(
+    rows: Sequence[Sequence[int]], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)

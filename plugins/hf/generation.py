@@ -60,8 +60,8 @@ def generate_texts(
             ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
             mask = torch.zeros((len(rows), width), dtype=torch.long)
             for r, row in enumerate(rows):
-                ids[r, width - len(row):] = torch.tensor(row)
-                mask[r, width - len(row):] = 1
+                ids[r, width - len(row) :] = torch.tensor(row)
+                mask[r, width - len(row) :] = 1
             if seed is not None:
                 torch.manual_seed(seed)
             kwargs: dict[str, Any] = {
@@ -83,6 +83,7 @@ def generate_texts(
                 new_tokens = output[r, width:].tolist()
                 text = tokenizer.decode(new_tokens, skip_special_tokens=True)
                 text, stopped = _cut_at_stop(text, stops)
-                yield index, GenerateResponse(
-                    text, {"new_tokens": len(new_tokens), "stop": stopped}
+                yield (
+                    index,
+                    GenerateResponse(text, {"new_tokens": len(new_tokens), "stop": stopped}),
                 )

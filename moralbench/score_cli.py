@@ -1,0 +1,230 @@
+"""`moralbench score`: a task's metrics for predictions made elsewhere (no model is loaded).
+
+    moralbench score --task scruples_anecdotes --predictions preds.jsonl \\
+        [--calibration dev_preds.jsonl] [--split test] [--data-dir DIR] [--output out.json]
+
+The predictions format is described in `moralbench.predictions`. The metrics are computed by
+the task's own `aggregate`, so they are the same keys, intervals and notes a run reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import MoralbenchError
+
+_out = Console()
+_err = Console(stderr=True)
+
+EPILOG = """predictions: JSON Lines, one object per document, e.g.
+  {"doc_id": "abc", "probs": [0.2, 0.8]}   or   {"doc_id": "abc", "logprobs": [-1.6, -0.2]}
+in the task's label order (shown in the output). scruples_dilemmas also needs probs_swapped
+or logprobs_swapped (the answer with the actions shown swapped), or --task-args order=original.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="compute a task's metrics from your own predictions (no model)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--task", required=True, help="task name (see `moralbench tasks`)")
+    p.add_argument("--predictions", required=True, type=Path, help="predictions JSONL file")
+    p.add_argument(
+        "--calibration",
+        type=Path,
+        help="predictions for the task's calibration split (dev), to fit the "
+        "temperature and the Dirichlet concentration",
+    )
+    p.add_argument("--split", default="test")
+    p.add_argument(
+        "--data-dir",
+        "--data_dir",
+        dest="data_dir",
+        type=Path,
+        help="data folder (default: $MORALBENCH_DATA, else the user data dir)",
+    )
+    p.add_argument(
+        "--sample-data",
+        "--sample_data",
+        dest="sample_data",
+        action="store_true",
+        help="score against the task's bundled sample items",
+    )
+    p.add_argument(
+        "--task-args", "--task_args", dest="task_args", default="", help="task options, k=v,k=v"
+    )
+    p.add_argument(
+        "--include-path",
+        "--include_path",
+        dest="include_path",
+        type=Path,
+        action="append",
+        default=[],
+        help="folder of YAML tasks (repeatable)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--bootstrap-iters", "--bootstrap_iters", dest="n_bootstrap", type=int, default=1000
+    )
+    p.add_argument("--strict", action="store_true", help="data warnings become errors")
+    p.add_argument(
+        "--allow-missing",
+        dest="allow_missing",
+        action="store_true",
+        help="score the documents that have a prediction, report how many lack one",
+    )
+    p.add_argument("--output", "-o", type=Path, help="write the results JSON here")
+    p.set_defaults(handler=_cmd_score)
+
+
+def score(
+    task_name: str,
+    predictions: Path,
+    *,
+    calibration: Path | None = None,
+    split: str = "test",
+    data_dir: Path | None = None,
+    sample_data: bool = False,
+    task_args: dict[str, str] | None = None,
+    include_path: list[Path] | None = None,
+    seed: int = 0,
+    n_bootstrap: int = 1000,
+    strict: bool = False,
+    allow_missing: bool = False,
+    warn: Any = None,
+) -> dict[str, Any]:
+    """The results dict `moralbench score` prints and writes."""
+    from .data_files import default_data_dir, sha256_file
+    from .plugin_manager import get_plugin_manager
+    from .predictions import choice_labels, score_predictions
+    from .registry import build_registry
+    from .task import TaskContext
+
+    registry = build_registry(get_plugin_manager(include_path or []))
+    factories = registry.resolve_tasks([task_name])
+    if len(factories) != 1 or factories[0].name != task_name:
+        raise MoralbenchError(f"give one task name, not a pattern ({task_name!r})")
+    factory = factories[0]
+    if factory.output_type != "choice":
+        raise MoralbenchError(f"task {task_name!r} is not a choice task; it cannot be scored")
+    folder = data_dir or default_data_dir()
+    if sample_data:
+        bundled = getattr(factory, "sample_data_dir", None)
+        if bundled is None:
+            raise MoralbenchError(f"task {task_name!r} ships no sample data")
+        folder = Path(bundled)
+    context = TaskContext(
+        data_dir=folder,
+        options=dict(task_args or {}),
+        seed=seed,
+        strict=strict,
+        n_bootstrap=n_bootstrap,
+        warn=warn or (lambda message: None),
+    )
+    task = factory(context)
+    task.require_files(split)
+    docs = list(task.docs(split))
+    scored = score_predictions(task, split, predictions, docs, allow_missing=allow_missing)
+    if not scored.records:
+        raise MoralbenchError(f"{predictions}: no prediction matched a document of {split!r}")
+
+    calibration_records = None
+    cal_split = task.calibration_split
+    if calibration is not None:
+        if cal_split is None:
+            raise MoralbenchError(f"task {task_name!r} fits nothing on a calibration split")
+        task.require_files(cal_split)
+        cal_docs = list(task.docs(cal_split))
+        calibration_records = score_predictions(
+            task, cal_split, calibration, cal_docs, allow_missing=allow_missing
+        ).records
+    metrics = task.aggregate(scored.records, calibration_records)
+    if scored.missing:
+        metrics["n_missing"] = len(scored.missing)
+    files = [(split, p) for p in task.data_files(folder, split)]
+    if calibration is not None and cal_split:
+        files += [(cal_split, p) for p in task.data_files(folder, cal_split)]
+    return {
+        "moralbench_version": __version__,
+        "task": task.name,
+        "task_version": task.version,
+        "split": split,
+        "options": dict(task.context.options),
+        "label_order": choice_labels(task, docs),
+        "predictions": {"path": str(predictions), "sha256": sha256_file(predictions)},
+        "calibration": (
+            {"split": cal_split, "path": str(calibration), "sha256": sha256_file(calibration)}
+            if calibration is not None
+            else None
+        ),
+        "data": [{"split": s, "path": str(p), "sha256": sha256_file(p)} for s, p in files],
+        "metrics": metrics,
+        "summary": task.summary(),
+        "records": scored.records,
+    }
+
+
+def _format(value: Any, ci: Any) -> str:
+    if isinstance(value, float):
+        text = f"{value:.4f}"
+        if isinstance(ci, list) and len(ci) == 2:
+            text += f" [{ci[0]:.4f}, {ci[1]:.4f}]"
+        return text
+    return str(value)
+
+
+def print_metrics(result: dict[str, Any]) -> None:
+    metrics = result["metrics"]
+    table = Table(title=f"{result['task']} [{result['split']}]: {result['predictions']['path']}")
+    table.add_column("metric")
+    table.add_column("value [95% CI]")
+    for key, value in metrics.items():
+        if key.endswith("_ci") or isinstance(value, dict | list):
+            continue
+        table.add_row(key, _format(value, metrics.get(f"{key}_ci")))
+    _out.print(table)
+    _out.print(f"label order: {', '.join(result['label_order'])}", markup=False, highlight=False)
+    for note in metrics.get("notes", []):
+        _out.print(f"note: {note}", markup=False, highlight=False)
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .cli import parse_kv
+
+    result = score(
+        args.task,
+        args.predictions,
+        calibration=args.calibration,
+        split=args.split,
+        data_dir=args.data_dir,
+        sample_data=args.sample_data,
+        task_args=parse_kv(args.task_args, "--task-args"),
+        include_path=args.include_path,
+        seed=args.seed,
+        n_bootstrap=args.n_bootstrap,
+        strict=args.strict,
+        allow_missing=args.allow_missing,
+        warn=lambda message: _err.print(message, markup=False, highlight=False),
+    )
+    print_metrics(result)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        temporary = args.output.with_name(args.output.name + ".tmp")
+        temporary.write_text(
+            json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+            encoding="utf-8",
+        )
+        os.replace(temporary, args.output)
+        _out.print(f"results: {args.output}", markup=False, highlight=False)
+    return 0
