@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .chat_protocol import PromptMode
 from .errors import BackendUnavailable
-from .requests import ChoiceRequest, ChoiceResponse, GenerateRequest, GenerateResponse
+from .requests import ChoiceRequest, ChoiceResponse, GenerateRequest, GenerateResponse, Request
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,20 @@ class Backend(ABC):
     def describe(self) -> dict[str, Any]:
         """Facts about the model for results JSON (no secrets)."""
         return {}
+
+    def prompt_mode(self) -> PromptMode | None:
+        """`chat` or `completion` (and prefill), as `moralbench.chat_protocol` defines them;
+        None when the backend does not say."""
+        return None
+
+    def shown_prompt(self, request: Request) -> dict[str, Any] | None:
+        """What the model is sent for a request, secrets excluded: `text` (the exact text it
+        sees), or `endpoint` and `messages` (what a server renders); `answers` per choice.
+
+        Computed without asking the model, so it is known for cached answers too. None when
+        the backend cannot tell; the samples file then shows the request's own text.
+        """
+        return None
 
     def score_choices(
         self, requests: Sequence[ChoiceRequest]

@@ -49,14 +49,20 @@ class ChoiceRequest:
     """Ask for the log-probability of each choice continuation given the context.
 
     `context` is plain text, or chat messages (the backend applies its chat template and then
-    appends `answer_prefix` to the assistant turn). Each choice is a continuation appended
-    directly after the context (plain text) or after `answer_prefix` (chat); include the
-    leading space where the natural text has one (" A", " yes").
+    the answer prefix as `moralbench.chat_protocol` says). Each choice is written as it
+    follows the answer prefix in plain text, with its leading space where the natural text has
+    one (" A", " yes"); in chat mode the backend drops that space at the start of the
+    assistant message. `variants` optionally lists, per choice, further strings that count as
+    the same answer (used verbatim in every mode; default: the choice alone).
+    `answer_instruction` tells a chat model how to start its reply; it ends the user message
+    in chat mode in place of the answer prefix (see `moralbench.chat_protocol`).
     """
 
     context: Context
     choices: tuple[str, ...]
     answer_prefix: str = ""
+    variants: tuple[tuple[str, ...], ...] = ()
+    answer_instruction: str = ""
 
     def __post_init__(self) -> None:
         if not self.choices:
@@ -65,6 +71,13 @@ class ChoiceRequest:
             object.__setattr__(self, "context", tuple(self.context))
         if isinstance(self.choices, list):
             object.__setattr__(self, "choices", tuple(self.choices))
+        if self.variants:
+            object.__setattr__(self, "variants", tuple(tuple(v) for v in self.variants))
+            if len(self.variants) != len(self.choices):
+                raise ValueError(
+                    f"ChoiceRequest has {len(self.choices)} choices but "
+                    f"{len(self.variants)} variant lists"
+                )
 
     @property
     def is_chat(self) -> bool:
@@ -79,6 +92,13 @@ class ChoiceRequest:
                 "context": _context_json(self.context),
                 "choices": list(self.choices),
                 "answer_prefix": self.answer_prefix,
+                # only when declared, so requests without variants keep their cache keys
+                **({"variants": [list(v) for v in self.variants]} if self.variants else {}),
+                **(
+                    {"answer_instruction": self.answer_instruction}
+                    if self.answer_instruction
+                    else {}
+                ),
             }
         )
 

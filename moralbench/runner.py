@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .backend import Backend, BackendOptions
 from .cache import NullCache, RequestCache, default_cache_path
+from .chat_protocol import readable_messages
 from .data_files import default_data_dir, sha256_file
 from .distributed import ProcessGroup, current_process_group
 from .environment import environment_info
@@ -28,7 +29,7 @@ from .plugin_manager import get_plugin_manager
 from .progress import RequestProgress
 from .redaction import redact_args
 from .registry import Registry, build_registry
-from .requests import ChoiceRequest, GenerateRequest, Request, Response, context_text
+from .requests import ChoiceRequest, GenerateRequest, Message, Request, Response, context_text
 from .results import SamplesWriter, model_slug, timestamp, write_results
 from .task import Doc, Record, Task, TaskContext
 
@@ -83,6 +84,24 @@ def _prompt_hash(requests: Sequence[Request]) -> str:
     return h.hexdigest()
 
 
+def _sample_prompt(backend: Backend, request: Request) -> tuple[str, dict[str, Any] | None]:
+    """The prompt text for a sample line and, when the backend tells, what it sends."""
+    shown = backend.shown_prompt(request)
+    if shown is None:
+        return context_text(request.context) + request.answer_prefix, None
+    if isinstance(shown.get("text"), str):
+        return shown["text"], shown
+    messages = [Message(m["role"], m["content"]) for m in shown.get("messages", [])]
+    return readable_messages(messages), shown
+
+
+def _task_prompt_mode(backend: Backend, requests_seen: Sequence[Request]) -> dict[str, Any]:
+    mode = backend.prompt_mode()
+    facts: dict[str, Any] = mode.as_dict() if mode is not None else {"mode": "unknown"}
+    facts["variants"] = any(isinstance(r, ChoiceRequest) and r.variants for r in requests_seen)
+    return facts
+
+
 @dataclass
 class _Pending:
     """Bookkeeping for one document while its requests are answered."""
@@ -100,6 +119,7 @@ class Run:
         self.group: ProcessGroup = current_process_group()
         self.requests_sent = 0
         self.requests_total = 0
+        self.prompt_modes: dict[str, dict[str, Any]] = {}
 
     # -- set-up -------------------------------------------------------------------------
     def _registry(self) -> Registry:
@@ -266,6 +286,7 @@ class Run:
             "failures": failures,
             "summary": summaries,
             "samples_files": samples_files,
+            "prompt_modes": {t.name: self.prompt_modes.get(t.name) for t in tasks},
             "environment": environment_info(described.get("device")),
         }
         if self.group.is_main:
@@ -313,6 +334,7 @@ class Run:
             for key in dict.fromkeys(keys):
                 waiting_on[key].append(item)
         self.requests_total += len(unique)
+        self.prompt_modes[task.name] = _task_prompt_mode(backend, list(unique.values()))
 
         answers: dict[str, Response] = cache.get_many(fingerprint, unique)
         records: list[tuple[int, Record]] = []
@@ -329,9 +351,17 @@ class Run:
             errors = [r.error for r in responses if r.error]
             if errors and "error" not in record:
                 record["error"] = errors[0]
-            if writer is not None:
-                prompt = [context_text(r.context) + r.answer_prefix for r in item.requests]
-                writer.write(item.index, record, prompt if self.config.log_prompts else None)
+            mode = backend.prompt_mode()
+            if mode is not None:
+                record["prompt_mode"] = mode.as_dict()
+            if writer is not None and self.config.log_prompts:
+                shown = [_sample_prompt(backend, r) for r in item.requests]
+                sent = [s for _, s in shown if s is not None]
+                if sent:
+                    record["sent"] = sent[0] if len(sent) == 1 else sent
+                writer.write(item.index, record, [text for text, _ in shown])
+            elif writer is not None:
+                writer.write(item.index, record, None)
             records.append((item.index, record))
 
         for key in answers:
