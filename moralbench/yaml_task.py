@@ -9,6 +9,8 @@ dataset:
   splits: {test: my/test.jsonl, dev: my/dev.jsonl}
 doc_id: id                        # field holding a unique id (default: line number)
 choices: [" yes", " no"]          # or choices_field: name of a list field
+choice_variants: [["Yes"], ["No"]]  # optional, per choice: further strings that count as it
+answer_instruction: Reply yes or no.   # optional: ends the user message in chat mode
 target: label                     # field: an index or the text of a choice
 human_counts: votes               # optional field: vote counts per choice
 templates:
@@ -68,6 +70,8 @@ class YamlTaskFactory:
             name: PromptTemplate.from_config(self.name, str(name), value, path.parent)
             for name, value in templates.items()
         }
+        self.choice_variants = _choice_variants(path, config)
+        self.answer_instruction = str(config.get("answer_instruction") or "")
 
     def __call__(self, context: TaskContext) -> Task:
         return YamlTask(self, context)
@@ -205,7 +209,15 @@ class YamlTask(Task):
         rendered = self.template.render(self._fields(doc))
         if isinstance(rendered, str):
             rendered = self._fewshot_prefix(doc) + rendered
-        return [ChoiceRequest(rendered, tuple(doc["_choices"]), self.template.answer_prefix)]
+        return [
+            ChoiceRequest(
+                rendered,
+                tuple(doc["_choices"]),
+                self.template.answer_prefix,
+                variants=self.factory.choice_variants,
+                answer_instruction=self.factory.answer_instruction,
+            )
+        ]
 
     def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
         return choice_fields(responses[0], doc["_choices"], doc["_target"], doc.get("_counts"))
@@ -220,6 +232,34 @@ class YamlTask(Task):
             seed=self.context.seed,
             n_bootstrap=self.context.n_bootstrap,
         )
+
+
+def _choice_variants(path: Path, config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """`choice_variants`: per choice of `choices`, the further strings that count as it."""
+    raw = config.get("choice_variants")
+    if raw is None:
+        return ()
+    fixed = config.get("choices")
+    if not isinstance(fixed, list):
+        raise TaskDefinitionError(f"{path}: choice_variants needs a fixed `choices` list")
+    if not isinstance(raw, list) or len(raw) != len(fixed):
+        raise TaskDefinitionError(
+            f"{path}: choice_variants must list one list of strings per choice ({len(fixed)})"
+        )
+    owner: dict[str, int] = {}
+    for k, values in enumerate(raw):
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise TaskDefinitionError(
+                f"{path}: choice_variants entry {k + 1} (for {fixed[k]!r}) must be a list of "
+                "non-empty strings; quote words YAML reads otherwise (yes, no, on, off)"
+            )
+        for value in values:
+            if owner.setdefault(value, k) != k:
+                raise TaskDefinitionError(
+                    f"{path}: {value!r} is declared for two choices "
+                    f"({fixed[owner[value]]!r}, {fixed[k]!r})"
+                )
+    return tuple(tuple(values) for values in raw)
 
 
 def load_yaml_tasks(folder: Path | str) -> list[YamlTaskFactory]:
