@@ -132,6 +132,14 @@ def _model_name(run: RunRow) -> str:
     return f"{run.model} · {name}" if name else run.model
 
 
+def _name_the_mode_where_it_tells_rows_apart(group: Sequence[RunRow]) -> None:
+    labels = [r.label for r in group]
+    for run, label in zip(group, labels, strict=True):
+        modes = {r.prompt_mode for r, other in zip(group, labels, strict=True) if other == label}
+        if len(modes) > 1:
+            run.label += f" [{run.prompt_mode or 'mode not recorded'}]"
+
+
 def label_runs(runs: Sequence[RunRow]) -> None:
     """Give each row a readable, unique label: the model, plus the args that set it apart."""
     by_base: dict[str, list[RunRow]] = {}
@@ -143,6 +151,7 @@ def label_runs(runs: Sequence[RunRow]) -> None:
         for run in group:
             extra = ", ".join(f"{k}={run.model_args.get(k, 'default')}" for k in differing)
             run.label = f"{base} ({extra})" if extra else base
+        _name_the_mode_where_it_tells_rows_apart(group)
         labels = [r.label for r in group]
         for run in group:
             if labels.count(run.label) > 1:
