@@ -1,0 +1,152 @@
+"""One question for every backend: the hf backend and llama.cpp's OpenAI-compatible server,
+on the same GGUF (the demo model), give the same answer distributions on every built-in
+choice task when both run with their default arguments.
+
+Chat mode: `--model hf` (chat template on by default) against `--model openai` (chat endpoint
+by default, `estimator=auto` picks `top_logprobs`). Completion mode: `chat_template=false`
+against `api=completions` (`auto` picks `exact`). Each runs through `moralbench.evaluate`, as
+a user would, on the bundled sample data and on a larger synthetic data dir written here. An
+item agrees when every probability it records (each choice; for dilemmas both action orders
+and their mean) differs by at most 0.05; at least 95% of the items of every task must agree.
+The remaining differences are kernels: llama.cpp computes with the Q4_1 weights, transformers
+with their de-quantised float32 copy.
+
+Needs llama-cpp-python's server (`.ci/install_llama_server.sh`); a missing install fails.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai_fixtures import llama_server
+from synthetic_moral_data import write_data_dir
+
+from moralbench import evaluate
+
+__all__ = ["llama_server"]  # a fixture, used by name below
+
+pytestmark = pytest.mark.slow
+
+TASKS = (
+    "scruples_anecdotes",
+    "scruples_anecdotes_binary",
+    "scruples_dilemmas",
+    "dfar_classification",
+)
+TOLERANCE = 0.05
+REQUIRED_SHARE = 0.95
+SYNTHETIC_ITEMS = 30
+
+
+def _records(payload: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    out = {}
+    for task, path in payload["samples_files"].items():
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        out[task] = {r["doc_id"]: r for r in map(json.loads, lines)}
+    return out
+
+
+def _run(model: str, model_args: dict[str, str], out: Path, data: Path | None) -> Any:
+    payload = evaluate(
+        model,
+        list(TASKS),
+        model_args=model_args,
+        data_dir=data,
+        sample_data=data is None,
+        output_path=out,
+        use_cache=False,
+        show_progress=False,
+        n_bootstrap=20,
+    )
+    return payload, _records(payload)
+
+
+def _probabilities(record: dict[str, Any]) -> list[float]:
+    assert record.get("error") is None, record.get("error")
+    values = list(record["probs"])
+    for order in record.get("orders", []):
+        values += order["probs"]
+    return values
+
+
+def _agreement(
+    hf: dict[str, dict[str, Any]], api: dict[str, dict[str, Any]]
+) -> tuple[int, int, float]:
+    assert hf.keys() == api.keys()
+    worst, within = 0.0, 0
+    for doc_id, record in hf.items():
+        a, b = _probabilities(record), _probabilities(api[doc_id])
+        assert len(a) == len(b)
+        gap = max(abs(x - y) for x, y in zip(a, b, strict=True))
+        worst = max(worst, gap)
+        within += gap <= TOLERANCE
+    return within, len(hf), worst
+
+
+def _compare(label: str, hf_run: Any, api_run: Any, mode: str) -> dict[str, tuple[int, int, float]]:
+    (hf_payload, hf), (api_payload, api) = hf_run, api_run
+    for payload in (hf_payload, api_payload):
+        assert {t: m["mode"] for t, m in payload["prompt_modes"].items()} == dict.fromkeys(
+            TASKS, mode
+        )
+    figures = {task: _agreement(hf[task], api[task]) for task in TASKS}
+    for task, (within, total, worst) in figures.items():
+        print(f"{label} {task}: {within}/{total} items within {TOLERANCE}, max |delta| {worst:.4f}")
+    return figures
+
+
+def _assert_agreement(figures: dict[str, tuple[int, int, float]]) -> None:
+    for task, (within, total, _) in figures.items():
+        assert within / total >= REQUIRED_SHARE, (task, within, total)
+
+
+@pytest.fixture(scope="module")
+def synthetic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_data_dir(tmp_path_factory.mktemp("synthetic"), SYNTHETIC_ITEMS)
+
+
+@pytest.mark.parametrize("data", ["sample", "synthetic"])
+def test_chat_mode_hf_and_chat_endpoint_agree_with_default_args(
+    tmp_path: Path,
+    llama_server: str,
+    demo_model_args: dict[str, str],
+    synthetic_dir: Path,
+    data: str,
+) -> None:
+    data_dir = synthetic_dir if data == "synthetic" else None
+    hf = _run("hf", demo_model_args, tmp_path / "hf", data_dir)
+    api = _run("openai", {"model": "smollm2", "base_url": llama_server}, tmp_path / "api", data_dir)
+    assert hf[0]["model"]["prompt_mode"] == {"mode": "chat", "prefill": False}
+    assert api[0]["model"]["estimator"] == "top_logprobs"
+    # What was sent is recorded: hf the rendered text, the API the messages and endpoint.
+    sample = next(iter(api[1]["scruples_anecdotes_binary"].values()))
+    assert sample["sent"]["endpoint"] == "chat/completions"
+    assert sample["sent"]["messages"][-1]["content"].endswith("\n\nAnswer:")
+    assert sample["sent"]["answers"] == [["A"], ["B"]]
+    hf_sample = hf[1]["scruples_anecdotes_binary"][sample["doc_id"]]
+    assert hf_sample["prompt"].endswith("\n\nAnswer:<|im_end|>\n<|im_start|>assistant\n")
+    figures = _compare(f"chat/{data}", hf, api, "chat")
+    _assert_agreement(figures)
+
+
+@pytest.mark.parametrize("data", ["sample", "synthetic"])
+def test_completion_mode_hf_and_completions_endpoint_agree(
+    tmp_path: Path,
+    llama_server: str,
+    demo_model_args: dict[str, str],
+    synthetic_dir: Path,
+    data: str,
+) -> None:
+    data_dir = synthetic_dir if data == "synthetic" else None
+    hf = _run("hf", {**demo_model_args, "chat_template": "false"}, tmp_path / "hf", data_dir)
+    api_args = {"model": "smollm2", "base_url": llama_server, "api": "completions"}
+    api = _run("openai", api_args, tmp_path / "api", data_dir)
+    assert api[0]["model"]["estimator"] == "exact"
+    sample = next(iter(api[1]["scruples_anecdotes_binary"].values()))
+    assert sample["sent"]["endpoint"] == "completions"
+    assert sample["sent"]["text"] == hf[1]["scruples_anecdotes_binary"][sample["doc_id"]]["prompt"]
+    figures = _compare(f"completion/{data}", hf, api, "completion")
+    _assert_agreement(figures)
