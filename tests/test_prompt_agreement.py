@@ -6,10 +6,12 @@ Chat mode: `--model hf` (chat template on by default) against `--model openai` (
 by default, `estimator=auto` picks `top_logprobs`). Completion mode: `chat_template=false`
 against `api=completions` (`auto` picks `exact`). Each runs through `moralbench.evaluate`, as
 a user would, on the bundled sample data and on a larger synthetic data dir written here. An
-item agrees when every probability it records (each choice; for dilemmas both action orders
-and their mean) differs by at most 0.05; at least 95% of the items of every task must agree.
-The remaining differences are kernels: llama.cpp computes with the Q4_1 weights, transformers
-with their de-quantised float32 copy.
+item is one scored prompt (a dilemma asked in both action orders is two); it agrees when
+every probability of its distribution differs by at most 0.05, and at least 95% of the items
+of every task must agree. The share of whole documents that agree (for dilemmas: both orders
+and their mean) is printed beside it. The remaining differences are kernels, not prompts:
+llama.cpp computes with the Q4_1 weights, transformers with their de-quantised float32 copy
+(`test_the_server_scores_the_very_token_ids_hf_scores` shows the prompts are identical).
 
 Needs llama-cpp-python's server (`.ci/install_llama_server.sh`); a missing install fails.
 """
@@ -17,6 +19,7 @@ Needs llama-cpp-python's server (`.ci/install_llama_server.sh`); a missing insta
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -64,26 +67,29 @@ def _run(model: str, model_args: dict[str, str], out: Path, data: Path | None) -
     return payload, _records(payload)
 
 
-def _probabilities(record: dict[str, Any]) -> list[float]:
+def _prompts(record: dict[str, Any]) -> list[list[float]]:
+    """The distribution of each prompt scored for a document (dilemmas: one per order)."""
     assert record.get("error") is None, record.get("error")
-    values = list(record["probs"])
-    for order in record.get("orders", []):
-        values += order["probs"]
-    return values
+    orders = record.get("orders")
+    return [o["probs"] for o in orders] if orders else [record["probs"]]
+
+
+def _gap(a: list[float], b: list[float]) -> float:
+    assert len(a) == len(b)
+    return max(abs(x - y) for x, y in zip(a, b, strict=True))
 
 
 def _agreement(
     hf: dict[str, dict[str, Any]], api: dict[str, dict[str, Any]]
-) -> tuple[int, int, float]:
+) -> tuple[int, int, float, int]:
+    """(prompts within, prompts, max |delta|, documents within on every probability)."""
     assert hf.keys() == api.keys()
-    worst, within = 0.0, 0
+    gaps, whole_docs = [], 0
     for doc_id, record in hf.items():
-        a, b = _probabilities(record), _probabilities(api[doc_id])
-        assert len(a) == len(b)
-        gap = max(abs(x - y) for x, y in zip(a, b, strict=True))
-        worst = max(worst, gap)
-        within += gap <= TOLERANCE
-    return within, len(hf), worst
+        mine = [_gap(a, b) for a, b in zip(_prompts(record), _prompts(api[doc_id]), strict=True)]
+        gaps += mine
+        whole_docs += max([*mine, _gap(record["probs"], api[doc_id]["probs"])]) <= TOLERANCE
+    return sum(g <= TOLERANCE for g in gaps), len(gaps), max(gaps), whole_docs
 
 
 def _compare(label: str, hf_run: Any, api_run: Any, mode: str) -> dict[str, tuple[int, int, float]]:
@@ -93,13 +99,16 @@ def _compare(label: str, hf_run: Any, api_run: Any, mode: str) -> dict[str, tupl
             TASKS, mode
         )
     figures = {task: _agreement(hf[task], api[task]) for task in TASKS}
-    for task, (within, total, worst) in figures.items():
-        print(f"{label} {task}: {within}/{total} items within {TOLERANCE}, max |delta| {worst:.4f}")
+    for task, (within, total, worst, docs) in figures.items():
+        print(
+            f"{label} {task}: {within}/{total} prompts within {TOLERANCE}, "
+            f"max |delta| {worst:.4f}; whole documents within: {docs}/{len(hf[task])}"
+        )
     return figures
 
 
-def _assert_agreement(figures: dict[str, tuple[int, int, float]]) -> None:
-    for task, (within, total, _) in figures.items():
+def _assert_agreement(figures: dict[str, tuple[int, int, float, int]]) -> None:
+    for task, (within, total, _, _) in figures.items():
         assert within / total >= REQUIRED_SHARE, (task, within, total)
 
 
@@ -150,3 +159,46 @@ def test_completion_mode_hf_and_completions_endpoint_agree(
     assert sample["sent"]["text"] == hf[1]["scruples_anecdotes_binary"][sample["doc_id"]]["prompt"]
     figures = _compare(f"completion/{data}", hf, api, "completion")
     _assert_agreement(figures)
+
+
+def test_the_server_scores_the_very_token_ids_hf_scores(
+    llama_server: str, demo_model_args: dict[str, str]
+) -> None:
+    """Same prompt, not just close numbers: llama.cpp run in this process on the token ids
+    the hf backend scores reproduces the server's chat-endpoint log-probs, so the server
+    rendered and tokenized exactly the text hf did (differences left are kernels)."""
+    from llama_cpp import Llama
+    from moralbench.plugins.hf.backend import HFBackend
+    from moralbench.plugins.openai.backend import OpenAIBackend
+    from moralbench.tasks.scruples import ScruplesAnecdotesBinary
+
+    from moralbench.backend import BackendOptions
+    from moralbench.task import TaskContext
+
+    hf = HFBackend(demo_model_args, BackendOptions())
+    api = OpenAIBackend({"model": "smollm2", "base_url": llama_server}, BackendOptions())
+    sample_dir = ScruplesAnecdotesBinary.sample_data_dir
+    assert sample_dir is not None
+    task = ScruplesAnecdotesBinary(TaskContext(data_dir=sample_dir))
+    requests = [task.requests(doc)[0] for doc in task.docs("test")]
+    answered = dict(api.score_choices(requests))
+    api.close()
+    gguf = Path(demo_model_args["pretrained"]) / demo_model_args["gguf_file"]
+    llm = Llama(model_path=str(gguf), n_ctx=2048, logits_all=True, verbose=False, n_threads=2)
+    answer_ids = [hf.tokenizer(s, add_special_tokens=False)["input_ids"] for s in ("A", "B")]
+    assert all(len(ids) == 1 for ids in answer_ids)
+    worst = 0.0
+    for index, request in enumerate(requests):
+        text, ids = hf.prompt_ids(request)
+        assert list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)) == ids
+        llm.reset()
+        llm.eval(ids)
+        logits = [float(v) for v in llm.scores[len(ids) - 1]]
+        top = max(logits)
+        log_total = top + math.log(sum(math.exp(v - top) for v in logits))
+        expected = [logits[ids_[0]] - log_total for ids_ in answer_ids]
+        got = answered[index].logprobs
+        assert answered[index].details["floored"] == []
+        worst = max(worst, *(abs(a - b) for a, b in zip(got, expected, strict=True)))
+    print(f"server vs llama.cpp on hf's token ids: max |delta logprob| {worst:.2e}")
+    assert worst < 1e-3
