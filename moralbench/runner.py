@@ -353,7 +353,12 @@ class Run:
                 record["error"] = errors[0]
             mode = backend.prompt_mode()
             if mode is not None:
-                record["prompt_mode"] = mode.as_dict()
+                record["prompt_mode"] = {
+                    **mode.as_dict(),
+                    "variants": any(
+                        isinstance(r, ChoiceRequest) and bool(r.variants) for r in item.requests
+                    ),
+                }
             if writer is not None and self.config.log_prompts:
                 shown = [_sample_prompt(backend, r) for r in item.requests]
                 sent = [s for _, s in shown if s is not None]

@@ -269,7 +269,7 @@ def test_samples_and_results_say_what_was_scored(tmp_path: Path, random_llama_di
     samples = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(samples) == 3
     for sample in samples:
-        assert sample["prompt_mode"] == {"mode": "chat", "prefill": False}
+        assert sample["prompt_mode"] == {"mode": "chat", "prefill": False, "variants": False}
         assert sample["prompt"].startswith("<|im_start|>system\n")
         assert sample["prompt"].endswith("Answer:<|im_end|>\n<|im_start|>assistant\n")
         assert sample["sent"]["text"] == sample["prompt"]
