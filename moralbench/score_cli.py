@@ -15,15 +15,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from . import __version__
 from .cli_args import add_data_dir, add_include_path
+from .console import make_console
 from .errors import MoralbenchError
 
-_out = Console()
-_err = Console(stderr=True)
+_out = make_console()
+_err = make_console(stderr=True)
 
 EPILOG = """predictions: JSON Lines, one object per document, e.g.
   {"doc_id": "abc", "probs": [0.2, 0.8]}   or   {"doc_id": "abc", "logprobs": [-1.6, -0.2]}
