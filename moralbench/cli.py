@@ -24,6 +24,14 @@ _err = make_console(stderr=True)
 _out = make_console()
 
 
+#: the same words as docs/hf-backend.md (tests/test_docs.py keeps them together)
+BATCH_SIZE_HELP = (
+    "hf: at most N prompts per forward pass, or 'auto' (on CUDA the largest batch that fits); "
+    "default: 16 prompts under an 8192-token budget on CPU. The openai backend ignores it "
+    "(--model-args num_concurrent=N)"
+)
+
+
 def _batch_size(text: str) -> int | str:
     if text == "auto":
         return "auto"
@@ -58,8 +66,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--split",
         default="test",
-        help="split to report (default: %(default)s); the calibration split (dev) is "
-        "fitted on separately",
+        help="split to report (default: %(default)s); a task's calibration split (dev) is "
+        "read as well, to fit temperature and Dirichlet concentration",
     )
     p.add_argument(
         "--limit",
@@ -79,8 +87,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "--batch_size",
         dest="batch_size",
         type=_batch_size,
-        help="requests per forward pass (hf) or requests in flight (openai), or 'auto' "
-        "(default: the backend's own)",
+        help=BATCH_SIZE_HELP,
     )
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument(
@@ -137,7 +144,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         dest="log_samples",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="write the per-sample JSONL files",
+        help="write the per-sample JSONL files (default: on)",
     )
     p.add_argument(
         "--no-log-prompts",
