@@ -22,7 +22,7 @@ from .cache import NullCache, RequestCache, default_cache_path
 from .data_files import default_data_dir, sha256_file
 from .distributed import ProcessGroup, current_process_group
 from .environment import environment_info
-from .errors import MoralbenchError, RunFailures
+from .errors import MoralbenchError, OptionError, RunFailures
 from .judges import JudgeContext
 from .plugin_manager import get_plugin_manager
 from .progress import RequestProgress
@@ -152,11 +152,11 @@ class Run:
         """The task, with a hint when an option meant for another task of the run stopped it."""
         try:
             return factory(context)
-        except MoralbenchError as exc:
+        except OptionError as exc:
             shared = [k for k in self.config.task_args if ":" not in k]
             if not shared:
                 raise
-            raise type(exc)(
+            raise OptionError(
                 f"{exc} (--task-args without a task name apply to every task of the run; "
                 f"give one task its own with {factory.name}:KEY=VALUE)"
             ) from exc

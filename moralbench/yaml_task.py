@@ -30,7 +30,7 @@ import yaml
 
 from .choice_records import aggregate_choices, choice_fields
 from .data_files import read_csv, read_jsonl
-from .errors import TaskDataError, TaskDefinitionError
+from .errors import OptionError, TaskDataError, TaskDefinitionError
 from .prompts import PromptTemplate, plain_context
 from .requests import ChoiceRequest, Message, Request, Response
 from .task import Doc, Record, Task, TaskContext
@@ -113,7 +113,7 @@ class YamlTask(Task):
             "default" if "default" in factory.templates else next(iter(factory.templates)),
         )
         if name not in factory.templates:
-            raise TaskDefinitionError(
+            raise OptionError(
                 f"task {self.name!r} has no template {name!r}; "
                 f"templates: {', '.join(factory.templates)}"
             )

@@ -295,3 +295,10 @@ def test_long_paths_are_not_wrapped_when_piped(tmp_path: Path) -> None:
     missing = folder / "toy_test.jsonl"
     assert len(str(missing)) > 120
     assert str(missing) in proc.stderr  # one line: not broken at 80 columns
+
+
+def test_shared_option_hint_for_yaml_tasks_too(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="give one task its own with toy_votes:KEY=VALUE"):
+        _run(tmp_path, task_args={"template": "yesno"})
+    scoped = _run(tmp_path, task_args={"toy_votes:template": "chat"})
+    assert scoped["versions"]["tasks"]["toy_votes"]["options"] == {"template": "chat"}
