@@ -63,8 +63,12 @@ class Column:
 
     @property
     def task_title(self) -> str:
-        task = self.variant.task
-        return f"{task} [{self.variant_label}]" if self.variant_label else task
+        """The task, and what sets this column apart; a `--sample-data` column always says
+        so, even when it is the task's only column."""
+        label = self.variant_label
+        if self.variant.sample_data and SAMPLE_LABEL not in label:
+            label = f"{SAMPLE_LABEL}; {label}" if label else SAMPLE_LABEL
+        return f"{self.variant.task} [{label}]" if label else self.variant.task
 
     @property
     def arrow(self) -> str:

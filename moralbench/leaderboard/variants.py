@@ -101,10 +101,12 @@ def is_sample_run(payload: dict[str, Any]) -> bool:
 def variant_labels(variants: Sequence[TaskVariant]) -> dict[TaskVariant, str]:
     """Short labels that tell the variants of one task apart ("" when there is only one)."""
     if len(variants) <= 1:
-        return {v: SAMPLE_LABEL if v.sample_data else "" for v in variants}
+        return {v: "" for v in variants}
     labels: dict[TaskVariant, str] = {}
     for variant in variants:
-        parts = [SAMPLE_LABEL] if variant.sample_data else []
+        parts = []
+        if len({v.sample_data for v in variants}) > 1 and variant.sample_data:
+            parts.append(SAMPLE_LABEL)
         if len({v.version for v in variants}) > 1:
             parts.append(f"v{variant.version}")
         if len({v.split for v in variants}) > 1:
