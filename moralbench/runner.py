@@ -77,7 +77,10 @@ def evaluate(model: str, tasks: str | list[str], **options: Any) -> dict[str, An
     for key in ("data_dir", "output_path", "cache_path"):
         if options.get(key) is not None:
             options[key] = Path(options[key])
-    options["include_path"] = [Path(p) for p in options.get("include_path", [])]
+    include = options.get("include_path") or []
+    if isinstance(include, str | Path):  # one folder, as the CLI's single --include-path
+        include = [include]
+    options["include_path"] = [Path(p) for p in include]
     return Run(RunConfig(model=model, tasks=tasks, **options)).execute()
 
 

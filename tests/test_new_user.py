@@ -215,6 +215,8 @@ def test_evaluate_accepts_lm_eval_model_args_text_and_typed_values(tmp_path: Pat
     assert text["model"]["fingerprint"] == typed["model"]["fingerprint"] == "counting:7"
     with pytest.raises(OptionError, match="not a single value"):
         _run(tmp_path, model_args={"version": [1, 2]})
+    one_folder = _run(tmp_path, include_path=str(TOY_TASKS), model_args="version=7")
+    assert one_folder["results"] == text["results"]
 
 
 # -- output a person reads ---------------------------------------------------------------------
