@@ -141,6 +141,20 @@ def test_chat_mode_hf_and_chat_endpoint_agree_with_default_args(
     _assert_agreement(figures)
 
 
+ECHO_BUG = (
+    "llama-cpp-python 0.3.36 echoes each prompt token's log-prob from the distribution after "
+    "that token (log p(t_i | t_1..t_i)), not before it, so `estimator=auto` -> `exact` scores "
+    "garbage on this server; OpenAI's and vLLM's echo are not affected"
+)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        pytest.param("auto", marks=pytest.mark.xfail(reason=ECHO_BUG, strict=True)),
+        "top_logprobs",
+    ],
+)
 @pytest.mark.parametrize("data", ["sample", "synthetic"])
 def test_completion_mode_hf_and_completions_endpoint_agree(
     tmp_path: Path,
@@ -148,12 +162,15 @@ def test_completion_mode_hf_and_completions_endpoint_agree(
     demo_model_args: dict[str, str],
     synthetic_dir: Path,
     data: str,
+    estimator: str,
 ) -> None:
     data_dir = synthetic_dir if data == "synthetic" else None
     hf = _run("hf", {**demo_model_args, "chat_template": "false"}, tmp_path / "hf", data_dir)
     api_args = {"model": "smollm2", "base_url": llama_server, "api": "completions"}
+    if estimator != "auto":
+        api_args["estimator"] = estimator
     api = _run("openai", api_args, tmp_path / "api", data_dir)
-    assert api[0]["model"]["estimator"] == "exact"
+    assert api[0]["model"]["estimator"] == ("exact" if estimator == "auto" else estimator)
     sample = next(iter(api[1]["scruples_anecdotes_binary"].values()))
     assert sample["sent"]["endpoint"] == "completions"
     assert sample["sent"]["text"] == hf[1]["scruples_anecdotes_binary"][sample["doc_id"]]["prompt"]
