@@ -91,38 +91,46 @@ def api_backend(llama_server: str) -> Iterator[OpenAIBackend]:
     backend.close()
 
 
-@pytest.mark.parametrize("spelled", [False, True], ids=["choice_alone", "declared_spellings"])
-def test_top_logprobs_agrees_with_hf_exact_on_two_answer_items(
-    api_backend: OpenAIBackend, demo_backend: Any, spelled: bool
-) -> None:
-    requests = _requests(demo_backend.tokenizer if spelled else None)
-    if spelled:
-        assert all(len(v) >= 2 for r in requests for v in r.variants)  # e.g. "yes", " Yes"
-    started = time.perf_counter()
-    api = _answers(api_backend, requests)
-    api_seconds = time.perf_counter() - started
-    assert all(r.error is None and r.estimator == "top_logprobs" for r in api)
-    api_p = [_two_way(*r.logprobs) for r in api]
-    started = time.perf_counter()
-    hf = _answers(demo_backend, requests)
-    hf_seconds = time.perf_counter() - started
-    exact_p = [_two_way(*r.logprobs) for r in hf]
+def _share_within(api: list[ChoiceResponse], hf: list[ChoiceResponse]) -> tuple[float, float]:
+    differences = [
+        abs(_two_way(*a.logprobs) - _two_way(*h.logprobs)) for a, h in zip(api, hf, strict=True)
+    ]
+    return sum(d <= TOLERANCE for d in differences) / len(differences), max(differences)
 
-    differences = [abs(a - e) for a, e in zip(api_p, exact_p, strict=True)]
-    within = sum(d <= TOLERANCE for d in differences) / len(differences)
+
+def test_top_logprobs_agrees_with_hf_exact_on_two_answer_items(
+    api_backend: OpenAIBackend, demo_backend: Any
+) -> None:
+    """With every one-token spelling declared, both backends sum the same strings. With the
+    choice strings alone an answer outside the top 20 is floored on the API side (an upper
+    bound), so that figure is only reported."""
+    spelled = _requests(demo_backend.tokenizer)
+    assert all(len(v) >= 2 for r in spelled for v in r.variants)  # e.g. "yes", " Yes"
+    plain = _requests()
+    started = time.perf_counter()
+    api = _answers(api_backend, spelled)
+    api_plain = _answers(api_backend, plain)
+    api_seconds = time.perf_counter() - started
+    assert all(r.error is None and r.estimator == "top_logprobs" for r in api + api_plain)
+    started = time.perf_counter()
+    hf = _answers(demo_backend, spelled)
+    hf_plain = _answers(demo_backend, plain)
+    hf_seconds = time.perf_counter() - started
+    within, worst = _share_within(api, hf)
+    plain_within, plain_worst = _share_within(api_plain, hf_plain)
     covered = [r.details["covered_mass"] for r in api]
     print(
-        f"\n{len(requests)} items ({'declared spellings' if spelled else 'choice alone'}): "
-        f"within {TOLERANCE}: {within:.3f}; "
-        f"mean |diff| {sum(differences) / len(differences):.4f}; max {max(differences):.4f}; "
-        f"mean covered mass {sum(covered) / len(covered):.3f}; "
+        f"\n{len(spelled)} items, declared spellings: within {TOLERANCE}: {within:.3f}, "
+        f"max {worst:.4f}; mean covered mass {sum(covered) / len(covered):.3f}; "
         f"with a floored choice {sum(bool(r.details['floored']) for r in api)}; "
         f"asked again with min_tokens {sum('min_tokens_retry' in r.details for r in api)}; "
+        f"choice strings alone: within {plain_within:.3f}, max {plain_worst:.4f}; "
         f"api {api_seconds:.1f} s, hf {hf_seconds:.1f} s"
     )
     assert within >= REQUIRED_SHARE
     # Not vacuous: the model does prefer one answer on many items.
-    assert sum(abs(p - 0.5) > 0.1 for p in exact_p) >= len(requests) // 4
+    exact_p = [_two_way(*r.logprobs) for r in hf]
+    assert sum(abs(p - 0.5) > 0.1 for p in exact_p) >= len(spelled) // 4
 
 
 def test_generation_stops_at_the_stop_sequences(api_backend: OpenAIBackend) -> None:
