@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .cli_args import add_data_dir, add_include_path
+from .cli_args import add_agreement_cuts, add_data_dir, add_include_path
 from .errors import MoralbenchError, OptionError
 
 _err = Console(stderr=True)
@@ -136,6 +136,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bootstrap-iters", "--bootstrap_iters", dest="n_bootstrap", type=int, default=1000
     )
+    add_agreement_cuts(p)
     p.add_argument("--no-progress", dest="show_progress", action="store_false")
     p.set_defaults(handler=_cmd_run)
 
@@ -165,6 +166,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         strict=args.strict,
         allow_failures=args.allow_failures,
         n_bootstrap=args.n_bootstrap,
+        agreement_cuts=args.agreement_cuts,
         show_progress=args.show_progress and _err.is_terminal,
         log=lambda message: _err.print(message, markup=False, highlight=False),
     )

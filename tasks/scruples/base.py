@@ -69,6 +69,8 @@ class ScruplesTask(Task):
     #: label names in choice order
     labels: ClassVar[tuple[str, ...]]
     variants: ClassVar[dict[str, PromptVariant]]
+    #: boolean fields of the records that also slice the results (see `aggregate_choices`)
+    slice_flags: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: TaskContext) -> None:
         super().__init__(context)
@@ -141,6 +143,8 @@ class ScruplesTask(Task):
             metric_names=None,
             seed=self.context.seed,
             n_bootstrap=self.context.n_bootstrap,
+            agreement_cuts=self.context.agreement_cuts,
+            flags=self.slice_flags,
         )
 
     def templates(self) -> dict[str, PromptTemplate]:

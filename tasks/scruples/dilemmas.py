@@ -53,6 +53,7 @@ class ScruplesDilemmas(ScruplesTask):
     )
     subset = "dilemmas"
     labels = DILEMMA_LABELS
+    slice_flags = ("controversial",)
     variants: ClassVar[dict[str, PromptVariant]] = {
         v.name: v
         for v in (
