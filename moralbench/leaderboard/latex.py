@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .formatting import interval, legend, number, rank_text, reference_numbers
+from .slice_render import latex_lines as slice_latex
 from .table import Column, Leaderboard
 
 _SPECIAL = {
@@ -79,4 +80,5 @@ def render_latex(board: Leaderboard) -> str:
     )
     lines.append(rf"\caption{{{caption}{' ' + citations if citations else ''}}}")
     lines.append(r"\end{table}")
+    lines += slice_latex(board, escape)
     return "\n".join(lines) + "\n"
