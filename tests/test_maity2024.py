@@ -3,15 +3,18 @@ from its description, and its prompts as templates of the Scruples tasks."""
 
 from __future__ import annotations
 
+import csv
 import math
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from moralbench.tasks.scruples.anecdotes import ScruplesAnecdotesBinary
 from moralbench.tasks.scruples.base import SAMPLE_DATA_DIR
 from moralbench.tasks.scruples.dilemmas import ScruplesDilemmas
 
 from moralbench.errors import OptionError
+from moralbench.leaderboard.references import BUILTIN_REFERENCES, load_references
 from moralbench.metrics import METRICS
 from moralbench.metrics.maity2024 import (
     maity2024_dilemma_human_pair,
@@ -21,6 +24,7 @@ from moralbench.metrics.maity2024 import (
 from moralbench.requests import ChoiceResponse
 from moralbench.task import TaskContext
 
+STUDY_ID = "maity2024calibration"
 # One item: P(yes) + P(Yes) = 0.3, P(no) + P(No) = 0.1 (not renormalised), votes 3 : 1.
 RAW = [0.3, 0.1]
 VOTES = [3, 1]
@@ -138,3 +142,32 @@ def test_dilemma_templates_fix_the_order_and_average_raw_probabilities() -> None
     # alpha = (0.35, 0.15), n = (1, 4): [0.35] [0.15 * 1.15 * 2.15 * 3.15] / [0.5 ... 4.5]
     likelihood = 0.35 * (0.15 * 1.15 * 2.15 * 3.15) / (0.5 * 1.5 * 2.5 * 3.5 * 4.5)
     assert record["metrics"]["maity2024_dirichlet_fixed_c1"] == pytest.approx(-math.log(likelihood))
+
+
+def test_reference_rows_are_the_drafts_tables_in_the_study_columns_only() -> None:
+    table = SHARED_DATA / "reference-results" / "maity2024-draft-tables.csv"
+    if not table.is_file():
+        pytest.skip(f"reference data folder not present: {table.parent}")
+    rows = [r for r in load_references(BUILTIN_REFERENCES) if r.reference.id == STUDY_ID]
+    assert {r.reference.status for r in rows} == {"reported (pre-print), not reproduced"}
+    assert all(r.where == (("template", "maity2024"),) for r in rows)
+    tasks = {"dilemmas": "scruples_dilemmas", "anecdotes": "scruples_anecdotes_binary"}
+    with open(table, encoding="utf-8") as handle:
+        printed = list(csv.DictReader(handle))
+    for line in printed:
+        for stage in ("original", "finetuned"):
+            row = next(
+                r
+                for r in rows
+                if r.task == tasks[line["dataset"]]
+                and r.model.startswith(f"{line['model']}, {stage}")
+            )
+            assert row.values == {
+                "maity2024_xentropy_double_softmax": float(line[f"cross_entropy_{stage}"]),
+                "maity2024_dirichlet_fixed_c1": float(line[f"dirichlet_{stage}"]),
+            }
+    assert len(rows) == 2 * len(printed) + 1  # and GPT-4o's figure from the text
+    citation = rows[0].reference.citation
+    assert "2410.07826" in citation and "pre-print" in citation
+    for inconsistency in ("0.6699", "Llama-3.1-8B", "section 5.4"):
+        assert inconsistency in rows[0].reference.note

@@ -60,7 +60,7 @@ def maity2024_xentropy_double_softmax(raw: ArrayLike, human: ArrayLike) -> Float
     y = _as_2d(human, "human")
     if y.shape != p.shape:
         raise ValueError(f"human has shape {y.shape}, raw has shape {p.shape}")
-    return -np.sum(y * log_softmax(p, axis=-1), axis=-1)
+    return 0.0 - np.sum(y * log_softmax(p, axis=-1), axis=-1)  # 0.0 -: no "-0.0" for y = 0
 
 
 def maity2024_dirichlet_fixed_c1(raw: ArrayLike, counts: ArrayLike) -> FloatArray:
