@@ -4,11 +4,13 @@ from its description, and its prompts as templates of the Scruples tasks."""
 from __future__ import annotations
 
 import csv
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, model_args_text, run_cli
 from moralbench.tasks.scruples.anecdotes import ScruplesAnecdotesBinary
 from moralbench.tasks.scruples.base import SAMPLE_DATA_DIR
 from moralbench.tasks.scruples.dilemmas import ScruplesDilemmas
@@ -171,3 +173,103 @@ def test_reference_rows_are_the_drafts_tables_in_the_study_columns_only() -> Non
     assert "2410.07826" in citation and "pre-print" in citation
     for inconsistency in ("0.6699", "Llama-3.1-8B", "section 5.4"):
         assert inconsistency in rows[0].reference.note
+
+
+# ---- the profile end to end on the demo model ------------------------------------------------
+
+
+def _raw_pairs(sample: dict) -> list[float]:
+    """The study's raw (yes, no) pair from a sample: averaged over the orders it was asked in."""
+    rows = [o["logprobs"] for o in sample.get("orders") or [{"logprobs": sample["logprobs"]}]]
+    return [sum(math.exp(row[k]) for row in rows) / len(rows) for k in (0, 1)]
+
+
+def _study_by_hand(task: str, sample: dict) -> tuple[float, float]:
+    p_yes, p_no = _raw_pairs(sample)
+    n0, n1 = sample["human_counts"]
+    if task == "scruples_dilemmas":
+        y = ([n0, n1].count(1) / 2, [n0, n1].count(0) / 2)
+    else:
+        y = (n0 / (n0 + n1), n1 / (n0 + n1))
+    log_norm = math.log(math.exp(p_yes) + math.exp(p_no))
+    xent = -(y[0] * (p_yes - log_norm) + y[1] * (p_no - log_norm))
+    a, b = p_yes, p_no
+    dirichlet = -(
+        math.lgamma(a + b)
+        - math.lgamma(a + b + n0 + n1)
+        + math.lgamma(a + n0)
+        - math.lgamma(a)
+        + math.lgamma(b + n1)
+        - math.lgamma(b)
+    )
+    return xent, dirichlet
+
+
+@pytest.mark.slow
+def test_profile_on_the_demo_model_fills_the_study_columns(
+    demo_model_args: dict[str, str], tmp_path: Path
+) -> None:
+    tasks = ("scruples_dilemmas", "scruples_anecdotes_binary")
+    run_cli(
+        "run", "--model", "hf", "--model-args", model_args_text(demo_model_args),
+        "--tasks", ",".join(tasks), "--task-args", "template=maity2024", "--sample-data",
+        "--limit", "6", "--output-path", str(tmp_path / "out"), "--no-cache", "--no-progress",
+    )  # fmt: skip
+    (results_path,) = sorted((tmp_path / "out").rglob("results_*.json"))
+    payload = json.loads(results_path.read_text(encoding="utf-8"))
+    for task in tasks:
+        results = payload["results"][task]
+        assert results["metric_profile"] == "maity2024"
+        samples_path = results_path.parent / Path(payload["samples_files"][task]).name
+        samples = [json.loads(line) for line in samples_path.read_text().splitlines()]
+        assert len(samples) == 6
+        by_hand = [_study_by_hand(task, s) for s in samples]
+        assert results["maity2024_xentropy_double_softmax"] == pytest.approx(
+            sum(x for x, _ in by_hand) / 6, rel=1e-9
+        )
+        assert results["maity2024_dirichlet_fixed_c1"] == pytest.approx(
+            sum(d for _, d in by_hand) / 6, rel=1e-9
+        )
+        # the study's pair is far from a distribution: its mass is what the tokens got
+        assert all(sum(_raw_pairs(s)) < 0.9 for s in samples)
+        assert (
+            results["slices"]["groups"]["clear"]["n"]
+            + results["slices"]["groups"]["contested"]["n"]
+            == 6
+        )
+
+        # `moralbench score` on the run's own samples gives the same study numbers and slices
+        scored_path = tmp_path / f"score_{task}.json"
+        run_cli(
+            "score", "--task", task, "--predictions", str(samples_path),
+            "--task-args", "template=maity2024", "--sample-data", "--allow-missing",
+            "--output", str(scored_path),
+        )  # fmt: skip
+        scored = json.loads(scored_path.read_text(encoding="utf-8"))["metrics"]
+        for key in ("maity2024_xentropy_double_softmax", "maity2024_dirichlet_fixed_c1"):
+            assert scored[key] == pytest.approx(results[key], rel=1e-9)
+        for name, group in results["slices"]["groups"].items():
+            assert scored["slices"]["groups"][name]["n"] == group["n"]
+            assert scored["slices"]["groups"][name].get("accuracy") == group.get("accuracy")
+
+    board = json.loads(run_cli("leaderboard", str(tmp_path / "out"), "--format", "json").stdout)
+    columns = {c["key"]: c for c in board["columns"]}
+    run_row = next(r for r in board["rows"] if r["kind"] == "run")
+    for task in tasks:
+        for key in ("maity2024_xentropy_double_softmax", "maity2024_dirichlet_fixed_c1"):
+            assert run_row["cells"][f"{task}:{key}"]["value"] == payload["results"][task][key]
+    reported = [r for r in board["rows"] if r["kind"] == "reported"]
+    assert len(reported) == 13
+    for row in reported:  # the draft's figures sit in the study's columns and nowhere else
+        assert row["reference"] == STUDY_ID
+        assert all(columns[key]["metric"].startswith("maity2024_") for key in row["cells"])
+    zephyr = next(
+        r for r in reported if r["label"] == "Zephyr-7b-beta, original" and
+        "scruples_anecdotes_binary:maity2024_dirichlet_fixed_c1" in r["cells"]
+    )  # fmt: skip
+    assert zephyr["cells"]["scruples_anecdotes_binary:maity2024_dirichlet_fixed_c1"]["value"] == (
+        12.9413
+    )
+    markdown = run_cli("leaderboard", str(tmp_path / "out")).stdout
+    assert "*(reported (pre-print) [1])*" in markdown
+    assert "## Not entered yet" in markdown and "Scruples (Lourie" in markdown

@@ -37,6 +37,10 @@ DEFAULT_METRICS = (
     "ece",
     "label_accuracy",
     "misalignment_rate",
+    # present only for runs of the LLM calibration study's templates (arXiv 2410.07826),
+    # where the study's reported figures sit beside them
+    "maity2024_xentropy_double_softmax",
+    "maity2024_dirichlet_fixed_c1",
 )
 #: model args that name the model itself; the others tell rows of one model apart
 _NAME_ARGS = ("pretrained", "model", "gguf_file")
