@@ -114,7 +114,14 @@ def _table(board: Leaderboard, variant: TaskVariant, first: str, second: str) ->
         wanted = [c for c in columns if c.metric in FALLBACK_METRICS and c.metric in present]
     if not wanted:
         return None
-    notes: list[str] = []
+    sliced = {i for i, _, _ in with_slices}
+    notes: list[str] = [
+        f"{row.label}: no {slice_title(first)} / {slice_title(second)} slices in its results "
+        "(results without a `slices` section, or shards merged here, whose slices are not "
+        "recomputed)"
+        for i, row, _ in entries
+        if i not in sliced
+    ]
     rows: list[SliceRow] = []
     definitions = set()
     for i, row, result in with_slices:
