@@ -12,6 +12,8 @@ import pytest
 from conftest import run_cli
 from leaderboard_runs import RealRun, RealRuns, real_runs
 
+from moralbench.leaderboard.latex import escape as latex_escape
+
 pytestmark = pytest.mark.slow
 FORMATS = ("md", "csv", "latex", "html", "json")
 SHOWN = ("accuracy", "xentropy", "dirichlet", "ece")  # the overview's default metrics
@@ -115,11 +117,10 @@ def test_markdown_and_latex_show_each_runs_slices(runs: RealRuns, rendered: dict
             text = f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
             assert f"| {text} (n={n}) |" in line
             gap = expected_cells(run, task, first, second)[("accuracy", "gap")][0]
-            assert f"{gap:+.3f}".replace("+0.000", "0.000") in line
+            assert ("+" if gap > 0 else "") + f"{gap:.3f}" in line
+            latex_label = latex_escape(label_of(run))
             latex_line = next(
-                x
-                for x in latex.splitlines()
-                if x.startswith(label_of(run).replace("·", "$\\cdot$")) and f"{value:.3f}" in x
+                x for x in latex.splitlines() if x.startswith(latex_label) and f"{value:.3f}" in x
             )
             assert latex_line.endswith(r" \\")
     assert "paired bootstrap" in section

@@ -175,3 +175,41 @@ def test_aggregate_choices_adds_slices_only_with_counts_and_flags_from_records()
     without_counts = [{k: v for k, v in r.items() if k != "human_counts"} for r in records]
     plain = aggregate_choices(without_counts, None, metric_names=None, seed=0, n_bootstrap=100)
     assert "slices" not in plain
+
+
+def test_score_cli_takes_agreement_cuts_and_the_api_gives_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from conftest import run_cli
+    from moralbench.tasks.scruples.base import SAMPLE_DATA_DIR
+    from moralbench.tasks.scruples.dilemmas import ScruplesDilemmas
+
+    from moralbench.score_cli import score
+    from moralbench.task import TaskContext
+
+    task = ScruplesDilemmas(TaskContext(data_dir=SAMPLE_DATA_DIR))
+    docs = list(task.docs("test"))
+    predictions = tmp_path / "preds.jsonl"
+    with open(predictions, "w", encoding="utf-8") as handle:
+        for i, doc in enumerate(docs):
+            p = 0.2 + 0.05 * i
+            handle.write(json.dumps({"doc_id": doc["doc_id"], "probs": [p, 1 - p],
+                                     "probs_swapped": [p + 0.1, 0.9 - p]}) + "\n")  # fmt: skip
+    out = tmp_path / "scored.json"
+    run_cli("score", "--task", "scruples_dilemmas", "--predictions", str(predictions),
+            "--sample-data", "--agreement-cuts", "0.7,0.9", "--output", str(out))  # fmt: skip
+    slices = json.loads(out.read_text())["metrics"]["slices"]
+    assert slices["cuts"] == {"contested_below": 0.7, "clear_at": 0.9}
+    shares = [max(d["counts"]) / sum(d["counts"]) for d in docs]
+    groups = slices["groups"]
+    assert groups["contested"]["n"] == sum(s < 0.7 for s in shares)
+    assert groups["moderate"]["n"] == sum(0.7 <= s < 0.9 for s in shares)
+    assert groups["clear"]["n"] == sum(s >= 0.9 for s in shares)
+    assert groups["controversial"]["n"] == sum(bool(d["controversial"]) for d in docs)
+
+    api = score("scruples_dilemmas", predictions, sample_data=True, agreement_cuts=(0.7, 0.9))
+    assert api["metrics"]["slices"] == slices
+
+    bad = run_cli("score", "--task", "scruples_dilemmas", "--predictions", str(predictions),
+                  "--sample-data", "--agreement-cuts", "0.9,0.6", check=False)  # fmt: skip
+    assert bad.returncode == 2 and "contested_below <= clear_at" in bad.stderr
