@@ -112,7 +112,7 @@ def parse_markdown(text: str) -> dict[str, dict[tuple[str, str], str]]:
     for line in text.splitlines():  # the first table: the overview
         if line.startswith("| "):
             lines.append(line)
-        elif lines:
+        elif lines and not line.startswith("|"):
             break
     header = [c.strip() for c in lines[0].strip("|").split(" | ")]
     columns = []

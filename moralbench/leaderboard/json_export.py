@@ -100,6 +100,7 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
             {"id": r.id, "citation": r.citation, "url": r.url or None, "note": r.note or None}
             for r in board.references
         ],
+        "missing_references": board.missing_references,
         "results_files": [str(p) for p in board.results_files],
     }
 

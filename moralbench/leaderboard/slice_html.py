@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .formatting import interval, number
+from .slice_render import gap_text
 from .slice_view import GAP, gap_sentence, slice_tables
 from .table import Cell, Leaderboard
 
@@ -12,7 +13,7 @@ from .table import Cell, Leaderboard
 def _cell(cell: Cell | None, gap: bool) -> dict[str, Any] | None:
     if cell is None:
         return None
-    text = f"{cell.value:+.3f}" if gap else number(cell.value)
+    text = gap_text(cell).split(" [")[0] if gap else number(cell.value)
     return {
         "value": repr(cell.value),
         "text": text,

@@ -13,7 +13,7 @@ def _md_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _gap_text(cell: Cell | None) -> str:
+def gap_text(cell: Cell | None) -> str:
     if cell is None:
         return ""
     sign = "+" if cell.value > 0 else ""
@@ -23,7 +23,7 @@ def _gap_text(cell: Cell | None) -> str:
 
 def _text(table: SliceTable, metric: str, part: str, cell: Cell | None) -> str:
     if part == GAP:
-        return _gap_text(cell)
+        return gap_text(cell)
     return cell_text(cell, with_n=True)
 
 
@@ -87,7 +87,7 @@ def latex_lines(board: Leaderboard, escape: Any) -> list[str]:
                     if cell is None:
                         cells.append("--")
                         continue
-                    value = _gap_text(cell).split(" [")[0] if part == GAP else number(cell.value)
+                    value = gap_text(cell).split(" [")[0] if part == GAP else number(cell.value)
                     ci = rf" {{\scriptsize {interval(cell)}}}" if cell.ci else ""
                     cells.append(escape(value) + ci)
             out.append(" & ".join([label, *cells]) + r" \\")
