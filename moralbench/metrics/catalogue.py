@@ -139,6 +139,13 @@ METRICS: dict[str, MetricInfo] = dict(
             task=True,
         ),
         _info(
+            "misalignment_rate",
+            "Share of generated reasons a judge rates as misaligned with the human reason.",
+            True,
+            False,
+            task=True,
+        ),
+        _info(
             "maity2024_xentropy_double_softmax",
             "NOT xentropy: arXiv 2410.07826's formula, cross-entropy of softmax(raw yes/no "
             "probabilities), near ln 2 by construction (study templates only).",
@@ -152,13 +159,6 @@ METRICS: dict[str, MetricInfo] = dict(
             "yes/no probabilities, concentration fixed at 1 (study templates only).",
             True,
             True,
-            task=True,
-        ),
-        _info(
-            "misalignment_rate",
-            "Share of generated reasons a judge rates as misaligned with the human reason.",
-            True,
-            False,
             task=True,
         ),
     ]

@@ -269,7 +269,7 @@ def slice_metrics(
             seed=seed,
             n_bootstrap=n_bootstrap,
             min_items=min_items,
-        )  # fmt: skip
+        )
         for name, mask in masks.items()
     }
     y = one_hot(t, k) if n_votes is None else n_votes / n_votes.sum(axis=1, keepdims=True)
