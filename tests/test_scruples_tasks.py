@@ -384,8 +384,11 @@ def test_demo_run_reports_every_metric_for_all_three_tasks(demo_run: dict[str, A
             assert sum(record["probs"]) == pytest.approx(1.0)
     assert set(METRICS) >= set(results["results"]["scruples_dilemmas"]) - {
         "temperature", "dirichlet_c", "ceiling", "clipped_items", "notes", "n", "n_failed",
-        *(f"{k}_ci" for k in METRICS),
+        "slices", *(f"{k}_ci" for k in METRICS),
     }  # fmt: skip
+    for task_class in TASKS:  # every Scruples task has vote counts, so every one is sliced
+        groups = results["results"][task_class.name]["slices"]["groups"]
+        assert groups["clear"]["n"] + groups["contested"]["n"] == 12
     assert "scruples_dilemmas" in demo_run["stdout"]
 
 
