@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from moralbench.choice_records import aggregate_choices, choice_fields
 from moralbench.errors import OptionError
 from moralbench.predictions import ESTIMATOR, distribution
-from moralbench.prompts import PromptTemplate, template_file
+from moralbench.prompts import PromptTemplate, plain_context, template_file
 from moralbench.requests import ChoiceRequest, ChoiceResponse, Message, Request, Response
 from moralbench.task import Doc, Record, Task, TaskContext
 
@@ -134,15 +134,15 @@ class ScruplesTask(Task):
     def asked(self, fields: Mapping[str, Any]) -> list[ChoiceRequest]:
         """The requests of one question: one per spelling set (usually just one)."""
         rendered = self.template.render(fields)
-        # One layout whatever the template's last line: plain prompts end with exactly one
-        # newline, so the answer prefix starts its own line; chat messages are trimmed.
-        # A verbatim template (a study's own prompt) is left exactly as written.
+        # One layout whatever the template's last line: the answer prefix starts its own line
+        # after a plain prompt (`plain_context`); chat messages are trimmed. A verbatim
+        # template (a study's own prompt) is left exactly as written.
+        prefix = self.template.answer_prefix
         context: str | tuple[Message, ...]
         if isinstance(rendered, str):
-            context = rendered if self.variant.verbatim else rendered.rstrip() + "\n"
+            context = rendered if self.variant.verbatim else plain_context(rendered, prefix)
         else:
             context = tuple(Message(m.role, m.content.strip()) for m in rendered)
-        prefix = self.template.answer_prefix
         return [ChoiceRequest(context, choices, prefix) for choices in self.variant.choice_sets]
 
     def requests(self, doc: Doc) -> list[Request]:
