@@ -110,7 +110,12 @@ def test_markdown_and_latex_show_each_runs_slices(runs: RealRuns, rendered: dict
     latex = rendered["latex"]
     assert latex.count(r"\begin{table}") == 1 + len(PAIRS)
     for task, first, second in PAIRS:
-        block = section[section.index(f"### {task}: {first} vs {second}") :]
+        title = next(  # "### TASK[ [variant label]]: FIRST vs SECOND"
+            x
+            for x in section.splitlines()
+            if x.startswith(f"### {task}") and x.endswith(f": {first} vs {second}")
+        )
+        block = section[section.index(title) :]
         for run in runs.runs:
             line = next(x for x in block.splitlines() if x.startswith(f"| {label_of(run)} |"))
             value, ci, n = expected_cells(run, task, first, second)[("accuracy", first)]
