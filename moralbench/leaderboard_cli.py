@@ -89,6 +89,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--strict",
+        action="store_true",
+        help="abort on a malformed results or samples file (default: skip it with a warning)",
+    )
+    p.add_argument(
         "--explorer-items",
         type=_positive,
         help="html: at most this many items per task in the item explorer",
@@ -123,6 +128,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         seed=args.seed,
         reference_files=tuple(references),
         show_ceiling=args.show_ceiling,
+        strict=args.strict,
     )
     board = build_leaderboard(args.paths, options, warn=warn)
     for note in board.notes:

@@ -30,6 +30,7 @@ from .redaction import redact_args
 from .registry import Registry, build_registry
 from .requests import ChoiceRequest, GenerateRequest, Request, Response, context_text
 from .results import SamplesWriter, model_slug, timestamp, write_results
+from .run_checks import check_run_options
 from .task import Doc, Record, Task, TaskContext
 
 
@@ -113,23 +114,27 @@ class Run:
             )
         return build_registry(plugins)
 
-    def _load_backend(self, registry: Registry, name: str, args: Mapping[str, str]) -> Backend:
-        options = BackendOptions(
+    def _backend_options(self) -> BackendOptions:
+        return BackendOptions(
             device=self.config.device,
             batch_size=self.config.batch_size,
             seed=self.config.seed,
             process_index=self.group.index,
             num_processes=self.group.count,
         )
-        return registry.model(name).load(args, options)
+
+    def _load_backend(self, registry: Registry, name: str, args: Mapping[str, str]) -> Backend:
+        return registry.model(name).load(args, self._backend_options())
 
     # -- the run ------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
         config = self.config
         started = time.perf_counter()
+        check_run_options(config)
         registry = self._registry()
         factories = registry.resolve_tasks(config.tasks)
         spec = registry.model(config.model)
+        spec.check(config.model_args, self._backend_options())
         data_dir = config.data_dir or default_data_dir()
         judges: dict[str, Any] = {}
 
@@ -193,7 +198,12 @@ class Run:
             for task in tasks:
                 t0 = time.perf_counter()
                 writer = SamplesWriter(
-                    out_dir, task.name, stamp, self.group, enabled=config.log_samples
+                    out_dir,
+                    task.name,
+                    stamp,
+                    self.group,
+                    enabled=config.log_samples,
+                    before_write=cache.flush,
                 )
                 records = self._run_split(task, config.split, backend, fingerprint, cache, writer)
                 calibration = None
@@ -262,7 +272,12 @@ class Run:
                 "requests_per_second": round(self.requests_total / wall, 3) if wall else None,
                 "per_task_seconds": task_timing,
             },
-            "cache": {"enabled": config.use_cache, "hits": cache.hits, "misses": cache.misses},
+            "cache": {
+                "enabled": config.use_cache,
+                "hits": cache.hits,
+                "misses": cache.misses,
+                "corrupt_rows": cache.corrupt,
+            },
             "failures": failures,
             "summary": summaries,
             "samples_files": samples_files,
@@ -314,7 +329,13 @@ class Run:
                 waiting_on[key].append(item)
         self.requests_total += len(unique)
 
+        corrupt_before = cache.corrupt
         answers: dict[str, Response] = cache.get_many(fingerprint, unique)
+        if cache.corrupt > corrupt_before:
+            self.config.log(
+                f"warning: {cache.corrupt - corrupt_before} damaged cache row(s) for "
+                f"{task.name!r} ignored; those requests are asked again"
+            )
         records: list[tuple[int, Record]] = []
 
         def complete(item: _Pending) -> None:

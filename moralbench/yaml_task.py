@@ -34,6 +34,7 @@ from .errors import TaskDataError, TaskDefinitionError
 from .prompts import PromptTemplate
 from .requests import ChoiceRequest, Request, Response
 from .task import Doc, Record, Task, TaskContext
+from .task_files import MAX_DATA_BYTES, check_regular_file, confined_path
 
 REQUIRED_KEYS = ("task", "version", "dataset", "templates", "target")
 
@@ -55,7 +56,11 @@ class YamlTaskFactory:
         self.version = str(config["version"])
         self.description = str(config.get("description", ""))
         sample = config.get("sample_data")
-        self.sample_data_dir = path.parent / str(sample) if sample else None
+        self.sample_data_dir = (
+            confined_path(self.name, path.parent / str(sample), [path.parent], "sample_data")
+            if sample
+            else None
+        )
         dataset = config["dataset"]
         if not isinstance(dataset, Mapping) or not isinstance(dataset.get("splits"), Mapping):
             raise TaskDefinitionError(f"{path}: dataset needs a splits map")
@@ -78,7 +83,15 @@ class YamlTaskFactory:
         if relative is None:
             return []
         base = self.path.parent if dataset.get("base", "data") == "task" else data_dir
-        return [base / str(relative)]
+        return [self._confined_data_path(base / str(relative), data_dir)]
+
+    def _confined_data_path(self, path: Path, data_dir: Path) -> Path:
+        """A data path inside the task's folder or the data dir (resolved), else refused."""
+        roots = [self.path.parent, data_dir]
+        if self.sample_data_dir is not None:
+            roots.append(self.sample_data_dir)
+        confined_path(self.name, path, roots, "data file")
+        return path
 
 
 class YamlTask(Task):
@@ -133,6 +146,7 @@ class YamlTask(Task):
     def docs(self, split: str) -> Iterable[Doc]:
         config = self.factory.config
         (path,) = self.require_files(split)
+        check_regular_file(self.name, path, "data file", MAX_DATA_BYTES)
         rows = read_csv(path) if config["dataset"].get("format") == "csv" else read_jsonl(path)
         id_field = config.get("doc_id")
         for line, row in rows:

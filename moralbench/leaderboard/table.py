@@ -14,12 +14,12 @@ from pathlib import Path
 
 from ..metrics import MetricInfo
 from .catalogue import metric_catalogue
-from .errors import LeaderboardOptionError
+from .errors import LeaderboardOptionError, ResultsFileError
 from .item_scores import item_scores
 from .merging import RunRow, combine
 from .references import BUILTIN_REFERENCES, Reference, ReferenceRow, load_reference_files
 from .significance import ALPHA, RankGroup, rank_groups
-from .sources import find_results_files, load_results_file
+from .sources import ResultsFile, find_results_files, load_results_file
 from .task_results import TaskResult
 from .variants import TaskVariant, variant_labels
 
@@ -46,6 +46,7 @@ class LeaderboardOptions:
     seed: int = 0
     reference_files: tuple[Path, ...] = (BUILTIN_REFERENCES,)
     show_ceiling: bool = True
+    strict: bool = False  # a malformed results or samples file aborts instead of being skipped
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,18 @@ def _sort_key(columns: Sequence[Column], wanted: str | None) -> str:
     return matches[0].key
 
 
+def _load_sources(
+    files: Sequence[Path], skip: Callable[[Path, ResultsFileError], None]
+) -> list[ResultsFile]:
+    sources = []
+    for path in files:
+        try:
+            sources.append(load_results_file(path))
+        except ResultsFileError as exc:
+            skip(path, exc)
+    return sources
+
+
 def build_leaderboard(
     paths: Sequence[Path | str],
     options: LeaderboardOptions | None = None,
@@ -321,8 +334,19 @@ def build_leaderboard(
     options = options or LeaderboardOptions()
     catalogue = catalogue if catalogue is not None else metric_catalogue(warn)
     files = find_results_files(paths)
-    sources = [load_results_file(path) for path in files]
-    runs, notes = combine(sources, catalogue)
+    skipped: dict[Path, ResultsFileError] = {}
+
+    def skip(path: Path, error: ResultsFileError) -> None:
+        if options.strict:
+            raise error
+        skipped[path] = error
+
+    sources = _load_sources(files, skip)
+    runs, notes = combine(sources, catalogue, skip)
+    if not runs and skipped:
+        raise next(iter(skipped.values()))  # nothing usable: the first file's own error
+    notes = [f"skipped {p}: {e} (--strict aborts instead)" for p, e in skipped.items()] + notes
+    files = [path for path in files if path not in skipped]
     label_runs(runs)
     variants = _select_variants(runs, options.tasks)
     all_columns = _columns(runs, variants, catalogue)
