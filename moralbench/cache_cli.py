@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
-_out = Console()
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cache", help="inspect, verify or clear the request cache")
@@ -40,31 +36,25 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     if args.cache_command != "clear" and not path.is_file():
         raise CacheError(path, "no such file (nothing cached yet)")
     if args.cache_command == "clear" and not path.exists():
-        _out.print(f"{path}: no cache file; nothing to clear", markup=False, highlight=False)
+        print(f"{path}: no cache file; nothing to clear")
         return 0
     cache = RequestCache(path)
     try:
         if args.cache_command == "info":
             info = cache.info()
-            _out.print(
+            print(
                 f"{info.path}\nschema version {info.schema_version}\n"
                 f"{info.rows} cached answers from {info.backends} backend(s)\n"
-                f"{info.size_bytes:,} bytes",
-                markup=False,
-                highlight=False,
+                f"{info.size_bytes:,} bytes"
             )
             return 0
         if args.cache_command == "verify":
             checked, bad = cache.verify(delete_bad=args.delete_bad)
             verb = "deleted" if args.delete_bad else "found"
-            _out.print(
-                f"{path}: {checked} rows checked, {len(bad)} damaged ({verb})",
-                markup=False,
-                highlight=False,
-            )
+            print(f"{path}: {checked} rows checked, {len(bad)} damaged ({verb})")
             return 1 if bad and not args.delete_bad else 0
         removed = cache.clear()
-        _out.print(f"{path}: {removed} cached answers deleted", markup=False, highlight=False)
+        print(f"{path}: {removed} cached answers deleted")
         return 0
     finally:
         cache.close()

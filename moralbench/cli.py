@@ -181,7 +181,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         allow_failures=args.allow_failures,
         n_bootstrap=args.n_bootstrap,
         show_progress=args.show_progress and _err.is_terminal,
-        log=lambda message: _err.print(message, markup=False, highlight=False),
+        log=lambda message: _err.print(message, markup=False, highlight=False, soft_wrap=True),
     )
     if "results_file" in payload:
         print_results(payload)
@@ -320,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MoralbenchError as exc:
         if args.verbose:
             raise
-        _err.print(f"error: {exc}", markup=False, highlight=False)
+        # soft_wrap: one line however long, so the message can be grepped and read whole
+        _err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         _err.print("interrupted: finished requests are cached; run again to resume")

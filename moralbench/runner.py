@@ -23,6 +23,7 @@ from .data_files import default_data_dir, sha256_file
 from .distributed import ProcessGroup, current_process_group
 from .environment import environment_info
 from .errors import MoralbenchError, RunFailures
+from .item_limits import MAX_FIELD_CHARS, bound_document
 from .judges import JudgeContext
 from .plugin_manager import get_plugin_manager
 from .progress import RequestProgress
@@ -31,6 +32,7 @@ from .registry import Registry, build_registry
 from .requests import ChoiceRequest, GenerateRequest, Request, Response, context_text
 from .results import SamplesWriter, model_slug, timestamp, write_results
 from .run_checks import check_run_options
+from .run_folder import RunMarker, config_key
 from .task import Doc, Record, Task, TaskContext
 
 
@@ -101,6 +103,7 @@ class Run:
         self.group: ProcessGroup = current_process_group()
         self.requests_sent = 0
         self.requests_total = 0
+        self.truncated: dict[str, int] = {}
 
     # -- set-up -------------------------------------------------------------------------
     def _registry(self) -> Registry:
@@ -125,6 +128,33 @@ class Run:
 
     def _load_backend(self, registry: Registry, name: str, args: Mapping[str, str]) -> Backend:
         return registry.model(name).load(args, self._backend_options())
+
+    def _start_marker(self, out_dir: Path, stamp: str, tasks: Sequence[Task]) -> RunMarker | None:
+        """Lock this run's output folder; remove what killed runs of this configuration left."""
+        if not self.group.is_main:
+            return None
+        config = self.config
+        key = config_key(
+            {
+                "model": config.model,
+                "model_args": config.model_args,
+                "tasks": [t.name for t in tasks],
+                "split": config.split,
+                "limit": config.limit,
+                "seed": config.seed,
+                "num_fewshot": config.num_fewshot,
+                "task_args": config.task_args,
+                "sample_data": config.sample_data,
+            }
+        )
+        marker = RunMarker(out_dir, stamp, key)
+        removed = marker.start()
+        if removed:
+            config.log(
+                f"removed {len(removed)} partial file(s) that an interrupted run of this "
+                f"configuration left in {out_dir}"
+            )
+        return marker
 
     # -- the run ------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
@@ -187,6 +217,7 @@ class Run:
         slug = model_slug(config.model, config.model_args)
         out_dir = (config.output_path or Path("results")) / slug
         stamp = self.group.broadcast(timestamp())
+        marker = self._start_marker(out_dir, stamp, tasks)
         results: dict[str, Any] = {}
         task_info: dict[str, Any] = {}
         data_info: dict[str, Any] = {}
@@ -241,6 +272,10 @@ class Run:
                 ]
                 task_timing[task.name] = round(time.perf_counter() - t0, 3)
             described = backend.describe()  # again: counters (e.g. API retries) are final now
+        except BaseException:
+            if marker is not None:
+                marker.abandon()  # its partial files are removed by the next such run
+            raise
         finally:
             cache.close()
             backend.close()
@@ -279,6 +314,7 @@ class Run:
                 "corrupt_rows": cache.corrupt,
             },
             "failures": failures,
+            "truncation": {"max_field_chars": MAX_FIELD_CHARS, "items": dict(self.truncated)},
             "summary": summaries,
             "samples_files": samples_files,
             "environment": environment_info(described.get("device")),
@@ -286,6 +322,8 @@ class Run:
         if self.group.is_main:
             path = write_results(out_dir, stamp, payload)
             payload["results_file"] = str(path)
+            if marker is not None:
+                marker.finish()
             total_failed = sum(failures.values())
             if total_failed and not config.allow_failures:
                 raise RunFailures(total_failed, str(path))
@@ -297,7 +335,29 @@ class Run:
         docs = task.docs(split)
         if self.config.limit is not None:
             docs = itertools.islice(docs, self.config.limit)
-        return list(docs)
+        found = list(docs)
+        if not found:
+            files = ", ".join(str(p) for p in task.data_files(task.context.data_dir, split))
+            raise MoralbenchError(
+                f"task {task.name!r}: split {split!r} has no documents ({files or 'no file'}); "
+                "an empty split would report metrics over nothing"
+            )
+        return self._bounded_docs(task, found)
+
+    def _bounded_docs(self, task: Task, docs: list[Doc]) -> list[Doc]:
+        """Cut over-long text fields before they are rendered and tokenized; count and warn."""
+        out, cut = [], 0
+        for doc in docs:
+            bounded, was_cut = bound_document(doc)
+            out.append(bounded)
+            cut += was_cut
+        if cut:
+            self.truncated[task.name] = self.truncated.get(task.name, 0) + cut
+            self.config.log(
+                f"warning: {cut} document(s) of {task.name!r} have a text field longer than "
+                f"{MAX_FIELD_CHARS:,} characters; cut to that length before tokenizing"
+            )
+        return out
 
     def _run_split(
         self,
