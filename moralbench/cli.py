@@ -50,16 +50,6 @@ def _batch_size(text: str) -> int | str:
     return value
 
 
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _add_run(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="evaluate a model on tasks")
     p.add_argument("--model", required=True, help="backend name (see `moralbench models`)")
@@ -80,7 +70,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="use the few items each task bundles instead of --data-dir",
     )
     p.add_argument("--split", default="test")
-    p.add_argument("--limit", type=_at_least_one, help="first N documents of each task (N >= 1)")
+    p.add_argument("--limit", type=int, help="first N documents of each task (N >= 1)")
     p.add_argument(
         "--batch-size",
         "--batch_size",
@@ -147,7 +137,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "--bootstrap-iters",
         "--bootstrap_iters",
         dest="n_bootstrap",
-        type=_at_least_one,
+        type=int,
         default=1000,
         help="bootstrap resamples for the 95%% intervals (>= 1)",
     )
