@@ -65,6 +65,8 @@ class PromptTemplate:
                 raise PromptRenderError(
                     self.task, self.name, "template too deeply nested to parse"
                 ) from exc
+            except jinja2.TemplateError as exc:
+                raise PromptRenderError(self.task, self.name, f"template error: {exc}") from exc
 
     @property
     def is_chat(self) -> bool:
@@ -99,8 +101,9 @@ class PromptTemplate:
             ) from exc
         except jinja2.TemplateError as exc:
             raise PromptRenderError(self.task, self.name, f"template error: {exc}") from exc
-        except (ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as exc:
-            # An expression in the template failed for this document ({{ 1/0 }}, x[99]).
+        except Exception as exc:
+            # An expression in the template failed for this document ({{ 1/0 }}, x[99]): the
+            # template's fault, reported as such whatever Python raised.
             raise PromptRenderError(
                 self.task, self.name, f"evaluation failed: {type(exc).__name__}: {exc}"
             ) from exc

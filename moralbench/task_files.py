@@ -26,7 +26,7 @@ def confined_path(task: str, path: Path, roots: Sequence[Path], what: str) -> Pa
     try:
         resolved = path.resolve()
         allowed = [root.resolve() for root in roots]
-    except (OSError, RuntimeError) as exc:  # a symlink loop, an unreadable parent
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL in the name
         raise TaskDefinitionError(f"task {task!r}: {what} {path}: cannot resolve ({exc})") from exc
     if not any(resolved == root or resolved.is_relative_to(root) for root in allowed):
         places = " or ".join(str(root) for root in allowed)
@@ -43,8 +43,8 @@ def check_regular_file(task: str, path: Path, what: str, max_bytes: int) -> None
         info = os.stat(path)
     except FileNotFoundError:
         return
-    except OSError as exc:
-        raise TaskDefinitionError(f"task {task!r}: {what} {path}: {exc.strerror}") from exc
+    except (OSError, ValueError) as exc:
+        raise TaskDefinitionError(f"task {task!r}: {what} {path}: {exc}") from exc
     if not stat.S_ISREG(info.st_mode):
         raise TaskDefinitionError(f"task {task!r}: {what} {path} is not a regular file")
     if info.st_size > max_bytes:

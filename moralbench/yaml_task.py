@@ -21,6 +21,7 @@ sample_data: samples              # optional folder beside this file, for --samp
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -243,10 +244,34 @@ def load_yaml_tasks(folder: Path | str) -> list[YamlTaskFactory]:
         raise TaskDefinitionError(f"task folder not found: {root}")
     factories = []
     for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
-        try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise TaskDefinitionError(f"{path}: invalid YAML: {exc}") from exc
+        config = _read_yaml(path)
         if isinstance(config, Mapping) and "task" in config:
             factories.append(YamlTaskFactory(path, config))
     return factories
+
+
+def _read_yaml(path: Path) -> Any:
+    """Parse one YAML file; anything wrong with it is a `TaskDefinitionError` naming file:line."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TaskDefinitionError(f"{path}:{line}: not valid UTF-8 ({exc.reason})") from exc
+    try:
+        config = yaml.safe_load(text)
+        # YAML's "\\ud800" escapes make lone surrogates, which no file or tokenizer can encode
+        json.dumps(config, ensure_ascii=False, default=str).encode("utf-8")
+        return config
+    except UnicodeEncodeError as exc:
+        raise TaskDefinitionError(f"{path}: invalid YAML: a lone UTF-16 surrogate") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise TaskDefinitionError(f"{where}: invalid YAML: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise TaskDefinitionError(f"{path}: invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise TaskDefinitionError(f"{path}: invalid YAML: nested too deeply") from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date such as 2024-13-45
+        raise TaskDefinitionError(f"{path}: invalid YAML value: {exc}") from exc
