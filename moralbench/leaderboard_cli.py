@@ -116,7 +116,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
 
     def warn(message: str) -> None:
-        err.print(f"warning: {message}", markup=False, highlight=False)
+        err.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
     references = ([BUILTIN_REFERENCES] if args.builtin_references else []) + args.references
     options = LeaderboardOptions(
