@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,10 +66,14 @@ class RunMarker:
         """Remove what dead runs of this configuration left; take our own lock. Returns removed."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         removed = self._clean_dead_runs()
-        self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - held for the run
+        # Locked and written under a private name, then renamed: another run never sees this
+        # marker unlocked or empty (the lock belongs to the open file, which the rename keeps).
+        staging = self.out_dir / f".staging{self.path.name}.{os.getpid()}"
+        self._handle = open(staging, "w", encoding="utf-8")  # noqa: SIM115 - held for the run
         _try_lock(self._handle)
         self._handle.write(json.dumps({"stamp": self.stamp, "config": self.key}) + "\n")
         self._handle.flush()
+        os.replace(staging, self.path)
         return removed
 
     def _clean_dead_runs(self) -> list[Path]:
