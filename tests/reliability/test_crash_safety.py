@@ -1,6 +1,12 @@
 """SIGKILL a real run (the demo model, default arguments) at 11 points and resume each time:
 the finished run's metrics equal an uninterrupted run's within `RESUME_TOLERANCE`, every sample
-line written before a kill had its answer in the cache, and no partial files are left."""
+line written before a kill had its answer in the cache, and no partial files are left.
+
+The kills form one chain (each attempt resumes what the killed ones cached) and land at
+different stages: while the process starts, when the model has loaded, in the middle of a
+batch, and just after a batch's samples were written (each of those makes progress). On CPU the
+hf backend scores 16 documents per batch by default, so 48 documents are three batches.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +23,26 @@ from typing import Any
 import pytest
 from conftest import model_args_text, run_cli
 
-N_DOCS = 24
+N_DOCS = 48
 #: resumed requests are batched differently, and float32 logits of a padded batch differ in
 #: the last bits with the batch's make-up (docs/reliability.md)
 RESUME_TOLERANCE = 1e-6
-#: kill offsets after the run has started scoring, as fractions of an uninterrupted run's time
-KILL_FRACTIONS = [0.0, 0.02, 0.04, 0.06, 0.08, 0.0, 0.03, 0.05, 0.07, 0.09]
+#: where each attempt is killed: "startup" (0.5 s after the start), "loaded" (its run marker
+#: appeared: model loaded, nothing scored), "mid-batch" (30% of a batch later), "after-batch"
+#: (a newly scored sample is on disk)
+KILL_POINTS = [
+    "startup",
+    "loaded",
+    "mid-batch",
+    "after-batch",
+    "loaded",
+    "mid-batch",
+    "after-batch",
+    "startup",
+    "mid-batch",
+    "loaded",
+    "mid-batch",
+]
 
 
 def _write_task(folder: Path) -> None:
@@ -65,6 +85,21 @@ def _close(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
+def _max_delta(a: Any, b: Any) -> float:
+    if isinstance(a, dict):
+        return max([_max_delta(a[k], b[k]) for k in a] or [0.0])
+    if isinstance(a, list):
+        return max([_max_delta(x, y) for x, y in zip(a, b, strict=True)] or [0.0])
+    if isinstance(a, float):
+        return abs(a - b)
+    return 0.0
+
+
+def _logged(out: Path) -> int:
+    """Sample lines on disk (earlier attempts' files are removed by the next attempt)."""
+    return sum(len(p.read_text().splitlines()) for p in out.glob("*/samples_*.jsonl"))
+
+
 def _cache_rows(path: Path) -> int:
     if not path.exists():
         return 0
@@ -102,34 +137,45 @@ def test_sigkill_at_eleven_points_then_resume_matches_an_uninterrupted_run(
 
     out, cache = tmp_path / "resumed", tmp_path / "resumed.sqlite"
     argv = [sys.executable, "-m", "moralbench", *common, "-o", str(out), "--cache-path", str(cache)]
+    batch_seconds = scoring_seconds / 3
     kills = []
-    for attempt, fraction in enumerate([None, *KILL_FRACTIONS]):
+    for attempt, point in enumerate(KILL_POINTS):
         known = set(out.glob("*/.run_*.lock"))
+        cached_before = _cache_rows(cache)
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if fraction is None:
-            time.sleep(0.5)  # the first kill lands while the process is starting up
+        if point == "startup":
+            time.sleep(0.5)
         else:
             deadline = time.monotonic() + 300
             while not set(out.glob("*/.run_*.lock")) - known and proc.poll() is None:
                 assert time.monotonic() < deadline, "the run never started"
-                time.sleep(0.05)
-            time.sleep(scoring_seconds * fraction)
+                time.sleep(0.02)
+            if point == "mid-batch":
+                time.sleep(batch_seconds * 0.3)
+            while point == "after-batch" and proc.poll() is None:
+                assert time.monotonic() < deadline, "no batch finished"
+                if _logged(out) > cached_before:
+                    break
+                time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGKILL, f"attempt {attempt} was not killed: {stderr!r}"
-        logged = sum(len(p.read_text().splitlines()) for p in out.glob("*/samples_*.jsonl"))
-        committed = _cache_rows(cache)
+        logged, committed = _logged(out), _cache_rows(cache)
         assert logged <= committed, f"attempt {attempt}: {logged} samples, {committed} answers"
-        kills.append((logged, committed))
+        kills.append((point, logged, committed))
     assert len(kills) == 11
-    assert any(logged > 0 for logged, _ in kills), f"no kill landed after a sample: {kills}"
+    progress = [committed for point, _, committed in kills if point == "after-batch"]
+    assert all(0 < n < N_DOCS for n in progress) and progress == sorted(set(progress)), kills
 
     run_cli(*argv[3:])
     [results_file] = out.glob("*/results_*.json")
     resumed = json.loads(results_file.read_text())
-    assert resumed["cache"]["hits"] >= max(logged for logged, _ in kills)
+    assert resumed["cache"]["hits"] >= max(logged for _, logged, _ in kills)
     assert resumed["cache"]["hits"] + resumed["timing"]["requests_sent_to_backend"] == N_DOCS
     assert _close(resumed["results"], fresh["results"]) == []
+    print(f"kills (point, samples on disk, answers cached): {kills}")
+    delta = _max_delta(resumed["results"], fresh["results"])
+    print(f"max |resumed - fresh| over all metrics: {delta}")
     left = sorted(p.name for p in results_file.parent.iterdir())
     assert [n for n in left if n.startswith("samples_")] == [
         Path(resumed["samples_files"]["crash_toy"]).name
