@@ -129,7 +129,9 @@ class Run:
     def _load_backend(self, registry: Registry, name: str, args: Mapping[str, str]) -> Backend:
         return registry.model(name).load(args, self._backend_options())
 
-    def _start_marker(self, out_dir: Path, stamp: str, tasks: Sequence[Task]) -> RunMarker | None:
+    def _start_marker(
+        self, out_dir: Path, stamp: str, tasks: Sequence[Task], secret_args: Sequence[str]
+    ) -> RunMarker | None:
         """Lock this run's output folder; remove what killed runs of this configuration left."""
         if not self.group.is_main:
             return None
@@ -137,7 +139,7 @@ class Run:
         key = config_key(
             {
                 "model": config.model,
-                "model_args": config.model_args,
+                "model_args": redact_args(config.model_args, secret_args),
                 "tasks": [t.name for t in tasks],
                 "split": config.split,
                 "limit": config.limit,
@@ -217,7 +219,7 @@ class Run:
         slug = model_slug(config.model, config.model_args)
         out_dir = (config.output_path or Path("results")) / slug
         stamp = self.group.broadcast(timestamp())
-        marker = self._start_marker(out_dir, stamp, tasks)
+        marker = self._start_marker(out_dir, stamp, tasks, spec.secret_args)
         results: dict[str, Any] = {}
         task_info: dict[str, Any] = {}
         data_info: dict[str, Any] = {}
