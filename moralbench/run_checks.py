@@ -43,6 +43,8 @@ def check_run_options(config: Any) -> None:
         _positive_int("--batch-size (or 'auto')", config.batch_size)
     if not isinstance(config.split, str) or not config.split:
         raise OptionError(f"--split must name a split such as test, got {config.split!r}")
-    check_output_path(config.output_path or Path("results"))
+    output = config.output_path or Path("results")
+    # a path ending in .json names the results file itself; its folder must be usable
+    check_output_path(output.parent if output.suffix.lower() == ".json" else output)
     if config.use_cache:
         check_cache_path(config.cache_path or default_cache_path())
