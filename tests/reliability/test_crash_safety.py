@@ -4,7 +4,8 @@ line written before a kill had its answer in the cache, and no partial files are
 
 The kills form one chain (each attempt resumes what the killed ones cached) and land at
 different stages: while the process starts, when the model has loaded, in the middle of a
-batch, and just after a batch's samples were written (each of those makes progress). On CPU the
+batch, and just after a newly scored sample was written (each of those makes progress: the
+answers the samples writer flushed). On CPU the
 hf backend scores 16 documents per batch by default, so 48 documents are three batches.
 """
 
@@ -28,16 +29,16 @@ N_DOCS = 48
 #: the last bits with the batch's make-up (docs/reliability.md)
 RESUME_TOLERANCE = 1e-6
 #: where each attempt is killed: "startup" (0.5 s after the start), "loaded" (its run marker
-#: appeared: model loaded, nothing scored), "mid-batch" (30% of a batch later), "after-batch"
+#: appeared: model loaded, nothing scored), "mid-batch" (30% of a batch later), "after-sample"
 #: (a newly scored sample is on disk)
 KILL_POINTS = [
     "startup",
     "loaded",
     "mid-batch",
-    "after-batch",
+    "after-sample",
     "loaded",
     "mid-batch",
-    "after-batch",
+    "after-sample",
     "startup",
     "mid-batch",
     "loaded",
@@ -152,8 +153,8 @@ def test_sigkill_at_eleven_points_then_resume_matches_an_uninterrupted_run(
                 time.sleep(0.02)
             if point == "mid-batch":
                 time.sleep(batch_seconds * 0.3)
-            while point == "after-batch" and proc.poll() is None:
-                assert time.monotonic() < deadline, "no batch finished"
+            while point == "after-sample" and proc.poll() is None:
+                assert time.monotonic() < deadline, "no new sample was written"
                 if _logged(out) > cached_before:
                     break
                 time.sleep(0.02)
@@ -164,7 +165,7 @@ def test_sigkill_at_eleven_points_then_resume_matches_an_uninterrupted_run(
         assert logged <= committed, f"attempt {attempt}: {logged} samples, {committed} answers"
         kills.append((point, logged, committed))
     assert len(kills) == 11
-    progress = [committed for point, _, committed in kills if point == "after-batch"]
+    progress = [committed for point, _, committed in kills if point == "after-sample"]
     assert all(0 < n < N_DOCS for n in progress) and progress == sorted(set(progress)), kills
 
     run_cli(*argv[3:])
