@@ -77,8 +77,8 @@ class BackendSpec:
     module names to the pip package that provides them; a missing one becomes a one-line
     `BackendUnavailable` error. `secret_args` are model args redacted from every output.
     `check_args` is an optional "module:function(model_args, options)" that raises
-    `OptionError` for a bad model arg; the runner calls it before any task is built or model
-    loaded, so it should import nothing heavy.
+    `OptionError` for a bad model arg; the runner calls it after the tasks are built and
+    before the model loads, so it should import nothing heavy.
     """
 
     name: str

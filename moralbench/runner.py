@@ -228,7 +228,6 @@ class Run:
         registry = self._registry()
         factories = registry.resolve_tasks(config.tasks)
         spec = registry.model(config.model)
-        spec.check(config.model_args, self._backend_options())
         data_dir = config.data_dir or default_data_dir()
         judges: dict[str, Any] = {}
 
@@ -265,6 +264,8 @@ class Run:
             _render_first_doc(task, config.split)
             tasks.append(task)
 
+        # Model args checked cheaply after the tasks (their errors come first), before loading.
+        spec.check(config.model_args, self._backend_options())
         backend = self._load_backend(registry, config.model, config.model_args)
         fingerprint = backend.fingerprint()
         described = backend.describe()  # before close(), which may free the model

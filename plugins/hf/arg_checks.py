@@ -1,6 +1,6 @@
 """The hf backend's model args and device, checked before anything heavy is imported or loaded.
 
-Runs before the tasks are built and the model loads (see `BackendSpec.check_args`), so
+Runs after the tasks are built and before the model loads (see `BackendSpec.check_args`), so
 `dtype=float7`, `max_length=abc`, a `pretrained` folder that does not exist or `--device cuda`
 on a machine without CUDA fail in the first second with one line, not after a minute of loading
 (or, for `max_length`, after the weights are in memory).
