@@ -91,6 +91,9 @@ class BackendSpec:
     listing backends never imports torch or an HTTP client. `requires` maps importable
     module names to the pip package that provides them; a missing one becomes a one-line
     `BackendUnavailable` error. `secret_args` are model args redacted from every output.
+    `check_args` is an optional "module:function(model_args, options)" that raises
+    `OptionError` for a bad model arg; the runner calls it after the tasks are built and
+    before the model loads, so it should import nothing heavy.
     """
 
     name: str
@@ -99,6 +102,14 @@ class BackendSpec:
     description: str = ""
     requires: Mapping[str, str] = field(default_factory=dict)
     secret_args: tuple[str, ...] = ()
+    check_args: str | None = None
+
+    def check(self, model_args: Mapping[str, str], options: BackendOptions) -> None:
+        """Validate model args and options cheaply (see `check_args`); no-op when unset."""
+        if self.check_args is None:
+            return
+        module_name, _, attribute = self.check_args.partition(":")
+        getattr(importlib.import_module(module_name), attribute)(model_args, options)
 
     def load(self, model_args: Mapping[str, str], options: BackendOptions) -> Backend:
         for module, package in self.requires.items():

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import ResultsFileError
 from .rescoring import recompute
 from .sources import ResultsFile
 from .task_results import TaskResult, task_result
@@ -206,13 +207,26 @@ def _shared_params(parts: Sequence[TaskResult], notes: list[str]) -> dict[str, f
 
 
 def combine(
-    sources: Sequence[ResultsFile], known_metrics: Collection[str]
+    sources: Sequence[ResultsFile],
+    known_metrics: Collection[str],
+    on_bad_file: Callable[[Path, ResultsFileError], None] | None = None,
 ) -> tuple[list[RunRow], list[str]]:
-    """Rows (in order of first appearance) and notes about what was merged or dropped."""
+    """Rows (in order of first appearance) and notes about what was merged or dropped.
+
+    A results file whose samples cannot be read is passed to `on_bad_file` and left out
+    (without it, the error propagates).
+    """
     ordered = sorted(sources, key=lambda s: (s.stamp, str(s.path)))
     rows: dict[tuple[str, str, str], RunRow] = {}
     parts: dict[tuple[str, str, str], dict[TaskVariant, list[TaskResult]]] = {}
     for source in ordered:
+        try:
+            results = [task_result(source, task, known_metrics) for task in source.task_names]
+        except ResultsFileError as exc:
+            if on_bad_file is None:
+                raise
+            on_bad_file(source.path, exc)
+            continue
         key = row_key(source)
         if key not in rows:
             rows[key] = RunRow(
@@ -231,8 +245,7 @@ def combine(
                 f"{source.path.name} gave model args {args}, equivalent to {row.model_args} "
                 "(same fingerprint)"
             )
-        for task in source.task_names:
-            result = task_result(source, task, known_metrics)
+        for result in results:
             parts[key].setdefault(result.variant, []).append(result)
     notes: list[str] = []
     for key, row in rows.items():

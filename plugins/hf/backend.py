@@ -41,6 +41,7 @@ from moralbench.requests import (
     Request,
 )
 
+from .arg_checks import check_hf_args
 from .choice_scoring import ScoringItem, score_batch, score_items
 from .generation import generate_texts
 from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
@@ -104,8 +105,7 @@ class HFBackend(Backend):
                 f"hf backend has no model arg(s) {', '.join(sorted(unknown))}; "
                 f"known: {', '.join(sorted(KNOWN_ARGS))}"
             )
-        if not args.get("pretrained"):
-            raise OptionError("hf backend needs model arg pretrained=ID_OR_DIR")
+        check_hf_args(args, options)
         self.args = dict(args)
         self.options = options
         device_map = args.get("device_map") or None
