@@ -178,7 +178,9 @@ class HFBackend(Backend):
         self._probed_cost = cost
 
     def _note_split(self, rows: int, half: int) -> None:
+        """After an OOM, later calls (other splits and tasks) start at the size that fits."""
         self.oom_splits.append((rows, half))
+        self.max_rows = min(self.max_rows, half)
         print(
             f"warning: out of memory on a batch of {rows} rows; retrying it (and later "
             f"batches) at {half} rows",
