@@ -96,7 +96,7 @@ def test_auto_probe_keeps_a_margin() -> None:
 
 def test_auto_probe_uses_the_longest_real_item_padded(random_llama_dir: Path) -> None:
     from moralbench.plugins.hf.backend import HFBackend
-    from moralbench.plugins.hf.choice_scoring import ScoringItem, bucket_width
+    from moralbench.plugins.hf.choice_scoring import ScoringItem, item_cost
 
     backend = HFBackend(
         {"pretrained": str(random_llama_dir), "chat_template": "false"},
@@ -112,7 +112,8 @@ def test_auto_probe_uses_the_longest_real_item_padded(random_llama_dir: Path) ->
     backend.before_batch = hook
     items = [ScoringItem(tuple(range(5, 5 + n)), ((7,), (8, 9, 10))) for n in (3, 90, 20)]
     backend.probe_batch_limits(items)
-    worst_width = bucket_width(90) + 3 - 1
+    worst_width = item_cost(items[1])  # 90 tokens padded to 96, plus a pass of 8
+    assert worst_width == 104
     assert {width for _, width in seen} == {worst_width}
     assert backend.max_tokens == 32 * worst_width  # 32 rows: 40 with the margin
     seen.clear()

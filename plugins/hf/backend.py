@@ -91,7 +91,7 @@ def _folder_hash(folder: Path) -> str:
 
 class HFBackend(Backend):
     estimators = ("exact",)
-    #: called before each scoring batch with (rows, padded width); tests inject OOMs here
+    #: called before each scoring batch with (rows, padded tokens per row); tests inject OOMs
     before_batch: BatchHook | None = None
 
     def __init__(self, args: Mapping[str, str], options: BackendOptions) -> None:

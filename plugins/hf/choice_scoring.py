@@ -13,8 +13,9 @@ hidden state and its logits (Gemma-2/3 soft-capping, Granite's `logits_scaling`,
 Layout: contexts are left-padded and continuation tokens are appended on the right, so each
 row's real tokens are contiguous. Cache slots then count positions, which is what a sliding
 window needs; the cache is a plain full-length `DynamicCache`, never a sliding one, so it can
-always be cropped back. Padded widths are rounded up to a bucket that depends on the row's own
-length only (see `bucket_width`), so a row's padding does not depend on its batch-mates.
+always be cropped back. Padded widths (context and continuation passes) are rounded up to
+buckets that depend on the row's own lengths only, and a batch holds one bucket pair, so a
+row's padding never depends on its batch-mates (`plan_scoring_batches`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class ScoringItem:
     continuations: tuple[tuple[int, ...], ...]
 
 
-#: called before each batch with (rows, padded context width); may raise to inject faults
+#: called before each batch with (rows, padded tokens per row); may raise to inject faults
 BatchHook = Callable[[int, int], None]
 
 
@@ -48,28 +49,16 @@ def bucket_width(length: int) -> int:
     return -(-length // step) * step
 
 
-def plan_batches(
-    lengths: Sequence[int],
-    *,
-    max_rows: int,
-    max_tokens: int,
-    width: Callable[[int], int] = lambda n: n,
-) -> list[list[int]]:
-    """Indices grouped into batches, longest first, each within rows and padded-token budget.
-
-    With `width=bucket_width` a batch never mixes buckets, so every row is padded to its own
-    bucket whatever else is in the batch.
-    """
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+def plan_batches(lengths: Sequence[int], *, max_rows: int, max_tokens: int) -> list[list[int]]:
+    """Indices grouped into batches, longest first, each within rows and padded-token budget."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     batches: list[list[int]] = []
     current: list[int] = []
     for index in order:
-        if current:
-            padded = width(lengths[current[0]])
-            full = len(current) >= max_rows or (len(current) + 1) * padded > max_tokens
-            if full or width(lengths[index]) != padded:
-                batches.append(current)
-                current = []
+        width = lengths[current[0]] if current else lengths[index]
+        if current and (len(current) >= max_rows or (len(current) + 1) * width > max_tokens):
+            batches.append(current)
+            current = []
         current.append(index)
     if current:
         batches.append(current)
@@ -191,7 +180,8 @@ def score_batch(
             continue
         # Rows without a multi-token choice j ride along with a masked pad token.
         inputs = [items[i].continuations[j][:-1] if i in wanted else () for i in range(len(items))]
-        extra = max(len(row) for row in inputs)
+        # Bucketed like contexts: a row's pass width must not depend on its batch-mates.
+        extra = bucket_width(max(len(row) for row in inputs))
         cont_ids, cont_mask = _right_pad(inputs, extra, pad_id)
         cont_positions = context_positions + torch.arange(extra)[None]
         cont_logits = caller(
@@ -214,9 +204,37 @@ def score_batch(
     return scores
 
 
+def continuation_width(item: ScoringItem) -> int:
+    """Padded width of the item's continuation passes (0: single-token choices, no pass)."""
+    longest = max(len(c) for c in item.continuations) - 1
+    return bucket_width(longest) if longest > 0 else 0
+
+
 def item_cost(item: ScoringItem) -> int:
-    """Padded context width plus the longest choice: the tokens a row holds at its peak."""
-    return bucket_width(len(item.context)) + max(len(c) for c in item.continuations) - 1
+    """Padded context plus continuation width: the tokens a row holds at its peak."""
+    return bucket_width(len(item.context)) + continuation_width(item)
+
+
+def plan_scoring_batches(
+    items: Sequence[ScoringItem], *, max_rows: int, max_tokens: int
+) -> list[list[int]]:
+    """Batches of items that share both padded widths, longest first, within the budget.
+
+    Every row is then padded to widths of its own (context and continuation buckets), so its
+    numbers do not depend on which other items are queued, i.e. on what is cached or on how
+    many processes share the work, beyond the kernels' dependence on the row count.
+    """
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, item in enumerate(items):
+        key = (bucket_width(len(item.context)), continuation_width(item))
+        groups.setdefault(key, []).append(index)
+    batches: list[list[int]] = []
+    for key in sorted(groups, reverse=True):
+        members = groups[key]
+        rows = max(1, min(max_rows, max_tokens // max(1, sum(key))))
+        members.sort(key=lambda i: (-len(items[i].context), i))
+        batches += [members[k : k + rows] for k in range(0, len(members), rows)]
+    return batches
 
 
 def score_items(
@@ -236,19 +254,12 @@ def score_items(
     """
     caller = ModelCaller(model)
     device = device or input_device(model)
-    lengths = [len(item.context) for item in items]
-    costs = [item_cost(item) for item in items]
-    plan = plan_batches(lengths, max_rows=max_rows, max_tokens=max_tokens, width=bucket_width)
-    # The budget must hold the continuation tokens too: split batches that exceed it.
-    batches: list[list[int]] = []
-    for batch in plan:
-        rows = max(1, max_tokens // max(costs[i] for i in batch))
-        batches += [batch[k : k + rows] for k in range(0, len(batch), rows)]
+    batches = plan_scoring_batches(items, max_rows=max_rows, max_tokens=max_tokens)
 
     def run(batch: list[int]) -> list[list[float]]:
         chosen = [items[i] for i in batch]
         if before_batch is not None:
-            before_batch(len(chosen), bucket_width(max(len(x.context) for x in chosen)))
+            before_batch(len(chosen), max(item_cost(x) for x in chosen))
         return score_batch(model, chosen, pad_id=pad_id, device=device, caller=caller)
 
     yield from run_with_halving(batches, run, on_split=on_split)
