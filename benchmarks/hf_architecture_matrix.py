@@ -40,15 +40,21 @@ def check(family: str, dtype: torch.dtype, device: str) -> dict[str, object]:
     float32 = [reference_logprobs(exact, item) for item in items]
     row: dict[str, object] = {"family": family, "model_type": model.config.model_type}
     row["family_check"] = check_family(model, 0, custom_code=True)["scoring_check"]
+    batched: dict[int, list[list[float]]] = {i: [] for i in range(len(items))}
     for batch_size in (1, 8):
         started = time.perf_counter()
         got = dict(score_items(model, items, pad_id=0, max_rows=batch_size, max_tokens=1 << 20))
+        for i, scores in got.items():
+            batched[i].append(scores)
         row[f"seconds_b{batch_size}"] = round(time.perf_counter() - started, 3)
         pairs = [
             trio for i in range(len(items)) for trio in zip(got[i], own[i], float32[i], strict=True)
         ]
         row[f"max_diff_own_b{batch_size}"] = max(abs(g - o) for g, o, _ in pairs)
         row[f"max_diff_float32_b{batch_size}"] = max(abs(g - f) for g, _, f in pairs)
+    row["max_diff_b1_vs_b8"] = max(
+        abs(a - b) for i in range(len(items)) for a, b in zip(*batched[i], strict=True)
+    )
     return row
 
 
@@ -83,6 +89,7 @@ def main() -> int:
         "failed": failed,
         "worst_own": max(float(r.get("max_diff_own_b8", "nan")) for r in rows),
         "worst_float32": max(float(r.get("max_diff_float32_b8", "nan")) for r in rows),
+        "worst_b1_vs_b8": max(float(r.get("max_diff_b1_vs_b8", "nan")) for r in rows),
     }
     print(json.dumps(summary))
     if args.output:

@@ -133,3 +133,42 @@ def test_refusal_reaches_the_user_as_one_clear_line(tmp_path: Path, demo_backend
     assert proc.returncode != 0
     assert "cannot score model type 'mamba'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("family", ["gemma2", "granite"])
+def test_backend_scores_transformed_families_exactly(
+    family: str, tmp_path: Path, demo_backend
+) -> None:  # type: ignore[no-untyped-def]
+    """Through HFBackend (folder load, tokenizer, dedupe), as `moralbench run` scores them."""
+    from moralbench.plugins.hf.backend import HFBackend
+    from test_hf_scoring import REQUESTS, naive_logprobs
+
+    from moralbench.backend import BackendOptions
+
+    config = FAMILIES[family]()
+    config.vocab_size = len(demo_backend.tokenizer)
+    torch.manual_seed(3)
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() >= 2:
+                parameter.normal_(0.0, 0.35)
+    model.save_pretrained(tmp_path / family)
+    demo_backend.tokenizer.save_pretrained(tmp_path / family)
+    backend = HFBackend(
+        {"pretrained": str(tmp_path / family), "chat_template": "false", "max_length": "96"},
+        BackendOptions(batch_size=8),
+    )
+    assert backend.describe()["scoring_check"] == "verified family"
+    requests = [r for r in REQUESTS if isinstance(r.context, str)]
+    got = dict(backend.score_choices(requests))
+    for index, request in enumerate(requests):
+        expected = naive_logprobs(
+            backend.model,
+            backend.tokenizer,
+            request.context + request.answer_prefix,
+            request.choices,
+            backend.max_length,
+        )
+        for a, b in zip(got[index].logprobs, expected, strict=True):
+            assert abs(a - b) < 1e-4, (family, index, got[index].logprobs, expected)
