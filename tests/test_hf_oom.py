@@ -59,8 +59,8 @@ def test_oom_halves_the_batch_and_the_run_completes_identically(
     assert len(faulted) == len(plain) == 16
     for a, b in zip(plain, faulted, strict=True):
         assert a["doc_id"] == b["doc_id"]
-        assert a["logprobs"] == pytest.approx(b["logprobs"], abs=1e-6)
-        assert a["metrics"] == pytest.approx(b["metrics"], abs=1e-6)
+        assert a["logprobs"] == pytest.approx(b["logprobs"], abs=1e-5)
+        assert a["metrics"] == pytest.approx(b["metrics"], abs=1e-5)
 
 
 def test_errors_that_are_not_oom_are_raised() -> None:

@@ -30,7 +30,7 @@ from moralbench.requests import (
     GenerateResponse,
 )
 
-from .batch_size import find_max_rows
+from .batch_size import START_ROWS, find_max_rows
 from .choice_scoring import (
     BatchHook,
     ScoringItem,
@@ -174,7 +174,8 @@ class HFBackend(Backend):
 
         rows = find_max_rows(try_rows)
         budget = int(self.args.get("max_batch_tokens") or 0)
-        self.max_rows, self.max_tokens = max(rows, CPU_MAX_ROWS), budget or rows * cost
+        # The token budget bounds every batch; shorter items may take more rows than the probe.
+        self.max_rows, self.max_tokens = START_ROWS, budget or rows * cost
         self._probed_cost = cost
 
     def _note_split(self, rows: int, half: int) -> None:
@@ -203,6 +204,9 @@ class HFBackend(Backend):
             ]
         payload = {
             "backend": "hf",
+            # 2: scores through the model's own forward (logit transforms), bucketed padding;
+            # answers cached by earlier versions are not reused.
+            "scoring": 2,
             **source,
             "peft": self.facts.get("peft_sha256"),
             "dtype": str(self.dtype),
