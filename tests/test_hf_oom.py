@@ -21,7 +21,8 @@ from moralbench import evaluate
 from moralbench.backend import BackendOptions
 
 
-def _samples(model: str, model_args: dict[str, str], out: Path) -> list[dict]:
+def _run(model: str, model_args: dict[str, str], out: Path) -> tuple[list[dict], dict]:
+    """(samples of the test split, the results' model section)."""
     payload = evaluate(
         model,
         "toy_votes",
@@ -37,7 +38,7 @@ def _samples(model: str, model_args: dict[str, str], out: Path) -> list[dict]:
     )
     results = json.loads(Path(payload["results_file"]).read_text())
     path = Path(results["samples_files"]["toy_votes"])
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    return [json.loads(line) for line in path.read_text().splitlines()], results["model"]
 
 
 @pytest.mark.parametrize("oom_as", ["cuda", "runtime"])
@@ -45,10 +46,10 @@ def test_oom_halves_the_batch_and_the_run_completes_identically(
     random_llama_dir: Path, tmp_path: Path, oom_as: str
 ) -> None:
     args = {"pretrained": str(random_llama_dir), "chat_template": "false"}
-    plain = _samples("hf", args, tmp_path / "plain")
+    plain, plain_model = _run("hf", args, tmp_path / "plain")
     mb_oom_backend.ATTEMPTS.clear()
     mb_oom_backend.INJECTED.clear()
-    faulted = _samples(
+    faulted, faulted_model = _run(
         "hf_oom", {**args, "oom_at_rows": "8", "oom_as": oom_as}, tmp_path / "faulted"
     )
     assert mb_oom_backend.INJECTED == [8]
@@ -57,6 +58,8 @@ def test_oom_halves_the_batch_and_the_run_completes_identically(
     assert after[:2] == [4, 4], mb_oom_backend.ATTEMPTS
     assert max(after) == 4, "later batches must stay at the size that fitted"
     assert len(faulted) == len(plain) == 16
+    assert "oom_splits" not in plain_model
+    assert faulted_model["oom_splits"][0] == [8, 4], "the results record the split"
     for a, b in zip(plain, faulted, strict=True):
         assert a["doc_id"] == b["doc_id"]
         assert a["logprobs"] == pytest.approx(b["logprobs"], abs=1e-5)

@@ -226,6 +226,8 @@ class HFBackend(Backend):
             "model_class": type(self.model).__name__,
             "transformers": transformers.__version__,
             **{k: v for k, v in self.facts.items() if k != "pretrained"},
+            # (rows, rows after halving) for every batch that ran out of memory
+            **({"oom_splits": list(self.oom_splits)} if self.oom_splits else {}),
         }
 
     # -- prompts ------------------------------------------------------------------------
