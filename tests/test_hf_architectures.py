@@ -164,11 +164,7 @@ def test_backend_scores_transformed_families_exactly(
     got = dict(backend.score_choices(requests))
     for index, request in enumerate(requests):
         expected = naive_logprobs(
-            backend.model,
-            backend.tokenizer,
-            request.context + request.answer_prefix,
-            request.choices,
-            backend.max_length,
+            backend.model, backend.tokenizer, request, False, backend.max_length
         )
         for a, b in zip(got[index].logprobs, expected, strict=True):
             assert abs(a - b) < 1e-4, (family, index, got[index].logprobs, expected)

@@ -47,13 +47,7 @@ def test_lora_adapter_scores_equal_the_merged_model(random_llama_dir: Path, lora
         text = request.context if isinstance(request.context, str) else None
         if text is None:
             continue  # message contexts without a chat template are covered in test_hf_scoring
-        expected = naive_logprobs(
-            merged,
-            adapted.tokenizer,
-            text + request.answer_prefix,
-            request.choices,
-            adapted.max_length,
-        )
+        expected = naive_logprobs(merged, adapted.tokenizer, request, False, adapted.max_length)
         got = with_adapter[index].logprobs
         for a, b in zip(got, expected, strict=True):
             assert abs(a - b) < 1e-4, (index, got, expected)

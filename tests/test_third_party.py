@@ -94,8 +94,9 @@ def test_runs_end_to_end_on_the_demo_model(
     assert set(metrics) >= {"accuracy", "xentropy", "brier", "js_divergence", "accuracy_ci"}
     samples = Path(payload["samples_files"]["ethics_toy"]).read_text().splitlines()
     assert [json.loads(s)["doc_id"] for s in samples] == ["t1", "t2", "t3", "t4"]
+    # the demo model has a chat template, so by default it is asked in chat mode
     documented = re.search(
-        r"<!-- prompt: ethics_toy t1 -->\n```text\n(.*?)\n```", DOC.read_text(), re.DOTALL
+        r"<!-- chat prompt: ethics_toy t1 -->\n```text\n(.*?)\n```", DOC.read_text(), re.DOTALL
     )
     assert documented is not None
     assert json.loads(samples[0])["prompt"] == documented.group(1)
