@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
+from .model_alpha import apply_model_alpha
 from .requests import ChoiceResponse, Response
 
 Record = dict[str, Any]
@@ -92,4 +93,4 @@ def aggregate_choices(
     )
     out["n"] = int(len(targets))
     out["n_failed"] = failed
-    return out
+    return apply_model_alpha(out, records, seed=seed, n_bootstrap=n_bootstrap)

@@ -45,6 +45,46 @@ def _sha256(payload: Any) -> str:
 
 
 @dataclass(frozen=True)
+class ItemView:
+    """The item as a model that reads no prompt sees it (classifiers, reward models).
+
+    `texts`: the item's own text, one string or a text pair (title and body); for a pairwise
+    item (`per_text`, e.g. a dilemma) one text per choice, in the order shown. `labels`: the
+    semantic label of each choice, in choice order (e.g. "ethical", "unethical"; for a
+    pairwise item the position label of each text). `question` and `answers`: the question
+    in plain words with the item in it, and each choice written out as a whole answer, for
+    models that score an answer to a question (reward models).
+    """
+
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+    question: str = ""
+    answers: tuple[str, ...] = ()
+    per_text: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("texts", "labels", "answers"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        if not self.texts:
+            raise ValueError("ItemView needs at least one text")
+        if self.answers and len(self.answers) != len(self.labels):
+            raise ValueError("ItemView needs one answer per label")
+        if self.per_text and len(self.texts) != len(self.labels):
+            raise ValueError("a per_text ItemView needs one text per label")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "texts": list(self.texts),
+            "labels": list(self.labels),
+            "question": self.question,
+            "answers": list(self.answers),
+            "per_text": self.per_text,
+        }
+
+
+@dataclass(frozen=True)
 class ChoiceRequest:
     """Ask for the log-probability of each choice continuation given the context.
 
@@ -52,11 +92,15 @@ class ChoiceRequest:
     appends `answer_prefix` to the assistant turn). Each choice is a continuation appended
     directly after the context (plain text) or after `answer_prefix` (chat); include the
     leading space where the natural text has one (" A", " yes").
+
+    `item` is optional: what backends that read no prompt need (see `ItemView`). The
+    built-in tasks fill it; a backend such as `hf-classifier` refuses requests without it.
     """
 
     context: Context
     choices: tuple[str, ...]
     answer_prefix: str = ""
+    item: ItemView | None = None
 
     def __post_init__(self) -> None:
         if not self.choices:
@@ -65,6 +109,11 @@ class ChoiceRequest:
             object.__setattr__(self, "context", tuple(self.context))
         if isinstance(self.choices, list):
             object.__setattr__(self, "choices", tuple(self.choices))
+        if self.item is not None and len(self.item.labels) != len(self.choices):
+            raise ValueError(
+                f"ChoiceRequest has {len(self.choices)} choices but its item view "
+                f"{len(self.item.labels)} labels"
+            )
 
     @property
     def is_chat(self) -> bool:
@@ -73,14 +122,16 @@ class ChoiceRequest:
     @property
     def key(self) -> str:
         """Content hash: identical requests share one key (dedupe and cache)."""
-        return _sha256(
-            {
-                "type": "choice",
-                "context": _context_json(self.context),
-                "choices": list(self.choices),
-                "answer_prefix": self.answer_prefix,
-            }
-        )
+        payload: dict[str, Any] = {
+            "type": "choice",
+            "context": _context_json(self.context),
+            "choices": list(self.choices),
+            "answer_prefix": self.answer_prefix,
+        }
+        # Only present when set, so requests without an item view keep their old keys.
+        if self.item is not None:
+            payload["item"] = self.item.to_json()
+        return _sha256(payload)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from moralbench.choice_records import aggregate_choices, choice_fields
 from moralbench.errors import OptionError
 from moralbench.prompts import PromptTemplate, template_file
-from moralbench.requests import ChoiceRequest, Message, Request, Response
+from moralbench.requests import ChoiceRequest, ItemView, Message, Request, Response
 from moralbench.task import Doc, Record, Task, TaskContext
 
 from .data import FileReport, JsonLine, read_docs
@@ -104,6 +104,10 @@ class ScruplesTask(Task):
     def prompt_fields(self, doc: Doc) -> dict[str, Any]:
         """The fields the templates see for one document."""
 
+    @abstractmethod
+    def item_view(self, fields: Mapping[str, Any]) -> ItemView:
+        """The item for backends that read no prompt (classifiers, reward models)."""
+
     def answer_options(self, texts: Sequence[str]) -> list[dict[str, str]]:
         """`[{key, text}]` for templates that list the answers (keys in label order)."""
         return [{"key": k, "text": t} for k, t in zip(self.variant.keys, texts, strict=True)]
@@ -117,7 +121,9 @@ class ScruplesTask(Task):
             if isinstance(rendered, str)
             else tuple(Message(m.role, m.content.strip()) for m in rendered)
         )
-        return ChoiceRequest(context, self.variant.choices, self.template.answer_prefix)
+        return ChoiceRequest(
+            context, self.variant.choices, self.template.answer_prefix, self.item_view(fields)
+        )
 
     def requests(self, doc: Doc) -> list[Request]:
         return [self.request(self.prompt_fields(doc))]
