@@ -116,8 +116,8 @@ def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     examples, labels = TASKS[args.task](args.data_dir)
-    if args.limit:
-        examples = examples[: args.limit]
+    if args.limit:  # a seeded random subset, when the machine's time is short
+        examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
     pairwise = args.task == "scruples_dilemmas"
     source = bundled_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(source)
@@ -199,7 +199,9 @@ def main() -> None:
         default=3,
         help="encoder layers (from the bottom) kept fixed, embeddings too",
     )
-    parser.add_argument("--limit", type=int, default=0, help="first N examples only (smoke)")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="train on N examples drawn at random (seeded)"
+    )
     print(json.dumps(train(parser.parse_args()), indent=2))
 
 
