@@ -12,30 +12,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from . import __version__
 from .cli_args import add_data_dir, add_include_path
-from .errors import MoralbenchError, OptionError
+from .console import make_console
+from .errors import MoralbenchError
+from .run_options import parse_kv
 
-_err = Console(stderr=True)
-_out = Console()
+_err = make_console(stderr=True)
+_out = make_console()
 
 
-def parse_kv(text: str | None, what: str) -> dict[str, str]:
-    """`k=v,k=v` into a dict; a value may contain '=' but not ','."""
-    result: dict[str, str] = {}
-    if not text:
-        return result
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise OptionError(f"{what}: expected key=value, got {part!r}")
-        result[key.strip()] = value.strip()
-    return result
+#: the same words as docs/hf-backend.md (tests/test_docs.py keeps them together)
+BATCH_SIZE_HELP = (
+    "hf: at most N prompts per forward pass, or 'auto' (on CUDA the largest batch that fits); "
+    "default: 16 prompts under an 8192-token budget on CPU. The openai backend ignores it "
+    "(--model-args num_concurrent=N)"
+)
 
 
 def _batch_size(text: str) -> int | str:
@@ -58,7 +52,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         "--model_args",
         dest="model_args",
         default="",
-        help="backend options, k=v,k=v",
+        help="backend options, k=v,k=v (e.g. pretrained=DIR,dtype=bfloat16; see docs/)",
     )
     p.add_argument("--tasks", required=True, help="comma-separated task names or globs")
     add_data_dir(p)
@@ -69,14 +63,31 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="use the few items each task bundles instead of --data-dir",
     )
-    p.add_argument("--split", default="test")
-    p.add_argument("--limit", type=int, help="first N documents of each task")
+    p.add_argument(
+        "--split",
+        default="test",
+        help="split to report (default: %(default)s); a task's calibration split (dev) is "
+        "read as well, to fit temperature and Dirichlet concentration",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        help="first N documents of the reported split of each task (default: all); the "
+        "calibration split stays whole unless --calibration-limit",
+    )
+    p.add_argument(
+        "--calibration-limit",
+        "--calibration_limit",
+        dest="calibration_limit",
+        type=int,
+        help="first N documents of the calibration split (default: all)",
+    )
     p.add_argument(
         "--batch-size",
         "--batch_size",
         dest="batch_size",
         type=_batch_size,
-        help="documents per batch, or 'auto'",
+        help=BATCH_SIZE_HELP,
     )
     p.add_argument("--device", help="cpu, cuda, cuda:1, mps (default: best available)")
     p.add_argument(
@@ -86,23 +97,39 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         dest="output_path",
         type=Path,
         default=Path("results"),
+        help="folder for <model-slug>/results_<ts>.json and the samples files (default: "
+        "%(default)s); a path ending in .json is the results file itself, samples beside it",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--num-fewshot", "--num_fewshot", dest="num_fewshot", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the bootstrap, few-shot draws and sampling (default: %(default)s)",
+    )
+    p.add_argument(
+        "--num-fewshot",
+        "--num_fewshot",
+        dest="num_fewshot",
+        type=int,
+        default=0,
+        help="worked examples before each prompt (default: %(default)s); only tasks with a "
+        "few-shot split accept it (`moralbench tasks --options`)",
+    )
     add_include_path(p)
     p.add_argument(
         "--task-args",
         "--task_args",
         dest="task_args",
         default="",
-        help="task options, k=v,k=v (e.g. template=yesno)",
+        help="task options, k=v,k=v for every task, or TASK:k=v for one task (e.g. "
+        "scruples_dilemmas:template=yesno); `moralbench tasks --options` lists them",
     )
     p.add_argument(
         "--no-cache",
         "--no_cache",
         dest="use_cache",
         action="store_false",
-        help="neither read nor write the request cache",
+        help="neither read nor write the request cache (default: cache on)",
     )
     p.add_argument(
         "--cache-path",
@@ -117,13 +144,13 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         dest="log_samples",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="write the per-sample JSONL files",
+        help="write the per-sample JSONL files (default: on)",
     )
     p.add_argument(
         "--no-log-prompts",
         dest="log_prompts",
         action="store_false",
-        help="leave prompt text out of the samples files (hashes stay)",
+        help="leave prompt text out of the samples files (hashes stay; default: prompts logged)",
     )
     p.add_argument("--strict", action="store_true", help="data warnings become errors")
     p.add_argument(
@@ -134,9 +161,19 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         help="exit 0 even when some requests failed",
     )
     p.add_argument(
-        "--bootstrap-iters", "--bootstrap_iters", dest="n_bootstrap", type=int, default=1000
+        "--bootstrap-iters",
+        "--bootstrap_iters",
+        dest="n_bootstrap",
+        type=int,
+        default=1000,
+        help="bootstrap resamples of each confidence interval (default: %(default)s)",
     )
-    p.add_argument("--no-progress", dest="show_progress", action="store_false")
+    p.add_argument(
+        "--no-progress",
+        dest="show_progress",
+        action="store_false",
+        help="no progress bar (shown only on a terminal)",
+    )
     p.set_defaults(handler=_cmd_run)
 
 
@@ -151,6 +188,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sample_data=args.sample_data,
         split=args.split,
         limit=args.limit,
+        calibration_limit=args.calibration_limit,
         batch_size=args.batch_size,
         device=args.device,
         output_path=args.output_path,
@@ -196,18 +234,35 @@ def print_results(payload: dict[str, Any]) -> None:
             )
             first = False
     _out.print(table)
+    print_notes(payload["results"])
     timing = payload["timing"]
     _out.print(
         f"{timing['requests']} requests in {timing['wall_seconds']:.1f}s "
-        f"(cache hits {payload['cache']['hits']}); results: {payload['results_file']}"
+        f"(cache hits {payload['cache']['hits']}); results: {payload['results_file']}",
+        markup=False,
+        highlight=False,
     )
+
+
+def print_notes(results: dict[str, Any]) -> None:
+    """Each task's notes (fits that hit a bound, a missing calibration split...), as `score`
+    prints them: the JSON is not the only place a reader can find them."""
+    for task, metrics in results.items():
+        for note in metrics.get("notes") or []:
+            _out.print(f"note: {task}: {note}", markup=False, highlight=False)
 
 
 def _add_tasks(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tasks", help="list the tasks the installed plugins provide")
+    p.add_argument("names", nargs="*", metavar="TASK", help="task names or globs (default: all)")
     add_include_path(p, help=None)
     add_data_dir(p, help=None)
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="split whose files are listed")
+    p.add_argument(
+        "--options",
+        action="store_true",
+        help="list each task's --task-args options (templates...) and few-shot support",
+    )
     p.set_defaults(handler=_cmd_tasks)
 
 
@@ -218,11 +273,20 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
     plugins = get_plugin_manager(args.include_path)
     registry = build_registry(plugins)
+    names = (
+        [f.name for f in registry.resolve_tasks(args.names)]
+        if args.names
+        else sorted(registry.tasks)
+    )
+    if args.options:
+        print_task_options([registry.tasks[name] for name in names])
+        _report_failures(plugins.failures)
+        return 0
     data_dir = args.data_dir or default_data_dir()
     table = Table(title="moralbench tasks")
     for column in ("name", "version", "request type", f"data files ({args.split})", "plugin"):
         table.add_column(column)
-    for name in sorted(registry.tasks):
+    for name in names:
         factory = registry.tasks[name]
         files = factory.data_files(data_dir, args.split)
         shown = "\n".join(f"{p} {'✓' if p.is_file() else '(missing)'}" for p in files) or "-"
@@ -232,6 +296,20 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     _out.print(table)
     _report_failures(plugins.failures)
     return 0
+
+
+def print_task_options(factories: Sequence[Any]) -> None:
+    """Each task's `--task-args` options with their help text, and its few-shot split."""
+    for factory in factories:
+        _out.print(factory.name, markup=False, highlight=False)
+        options = getattr(factory, "options_help", None) or {}
+        for key, text in options.items():
+            _out.print(f"  {factory.name}:{key}=...  {text}", markup=False, highlight=False)
+        if not options:
+            _out.print("  (no options)", markup=False, highlight=False)
+        fewshot = getattr(factory, "fewshot_split", None)
+        shown = f"yes, drawn from {fewshot!r}" if fewshot else "no (zero-shot only)"
+        _out.print(f"  --num-fewshot: {shown}", markup=False, highlight=False)
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:

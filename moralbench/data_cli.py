@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from .cli_args import add_data_dir
+from .console import make_console
 from .datasets import DatasetSource
 from .errors import MoralbenchError
 
-_out = Console()
-_err = Console(stderr=True)
+_out = make_console()
+_err = make_console(stderr=True)
 
 
 def dataset_sources() -> dict[str, tuple[DatasetSource, str]]:

@@ -87,6 +87,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=1000,
         help="paired-bootstrap resamples for the rank groups (default 1000)",
     )
+    p.add_argument(
+        "--no-sample-data",
+        dest="include_sample_data",
+        action="store_false",
+        help="leave out runs made with --sample-data (shown by default, in columns labelled "
+        "'sample data')",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--explorer-items",
@@ -103,12 +110,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from .console import make_console
     from .leaderboard import HtmlOptions, LeaderboardOptions, build_leaderboard, render
     from .leaderboard.references import BUILTIN_REFERENCES
 
-    err = Console(stderr=True)
+    err = make_console(stderr=True)
 
     def warn(message: str) -> None:
         err.print(f"warning: {message}", markup=False, highlight=False)
@@ -123,6 +129,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         seed=args.seed,
         reference_files=tuple(references),
         show_ceiling=args.show_ceiling,
+        include_sample_data=args.include_sample_data,
     )
     board = build_leaderboard(args.paths, options, warn=warn)
     for note in board.notes:

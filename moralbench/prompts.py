@@ -126,6 +126,26 @@ def _messages(
     return tuple(out)
 
 
+def plain_context(rendered: str, answer_prefix: str) -> str:
+    """The plain-text context a rendered template gives before `answer_prefix`.
+
+    Backends score `context + answer_prefix + choice`, so this function is the one place that
+    decides how a template's text meets its answer prefix (Jinja drops a template file's final
+    newline, so gluing them would give "...yes or no.Answer:"):
+
+    - no answer prefix: the text as rendered; the choices continue its last line;
+    - a prefix that starts with whitespace ("\nAnswer:"): the text without trailing
+      whitespace; the prefix decides the join itself;
+    - any other prefix ("Answer:"): the text without trailing whitespace and one newline, so
+      the prefix starts its own line.
+    """
+    if not answer_prefix:
+        return rendered
+    if answer_prefix[0].isspace():
+        return rendered.rstrip()
+    return rendered.rstrip() + "\n"
+
+
 def template_file(task: str, name: str, path: Path, answer_prefix: str = "") -> PromptTemplate:
     """A plain-text template stored beside a task's code."""
     return PromptTemplate(

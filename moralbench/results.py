@@ -46,6 +46,10 @@ class SamplesWriter:
         self.path: Path | None = out_dir / f"samples_{task}_{stamp}.jsonl" if enabled else None
         self._stream_path: Path | None = None
         self._handle: IO[str] | None = None
+        self._last_index = -1
+        #: whether lines were streamed in document order (cache hits and batches finish out
+        #: of order; `finish` then rewrites the file in order, so two runs can be diffed)
+        self.streamed_in_order = True
         if enabled:
             out_dir.mkdir(parents=True, exist_ok=True)
             assert self.path is not None
@@ -65,6 +69,9 @@ class SamplesWriter:
         line["_index"] = index
         self._handle.write(_dump(line))
         self._handle.flush()
+        if index < self._last_index:
+            self.streamed_in_order = False
+        self._last_index = index
 
     def close_stream(self) -> None:
         if self._handle is not None:
@@ -110,10 +117,10 @@ class SamplesWriter:
                 self.path.with_suffix(f".part{k}.jsonl").unlink(missing_ok=True)
 
 
-def write_results(out_dir: Path, stamp: str, payload: dict[str, Any]) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"results_{stamp}.json"
-    tmp = path.with_suffix(".tmp")
+def write_results(path: Path, payload: dict[str, Any]) -> Path:
+    """Write the results JSON to `path` atomically (see `run_options.results_location`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(
         json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )

@@ -22,7 +22,7 @@ from .cache import NullCache, RequestCache, default_cache_path
 from .data_files import default_data_dir, sha256_file
 from .distributed import ProcessGroup, current_process_group
 from .environment import environment_info
-from .errors import MoralbenchError, RunFailures
+from .errors import MoralbenchError, OptionError, RunFailures
 from .judges import JudgeContext
 from .plugin_manager import get_plugin_manager
 from .progress import RequestProgress
@@ -30,6 +30,7 @@ from .redaction import redact_args
 from .registry import Registry, build_registry
 from .requests import ChoiceRequest, GenerateRequest, Request, Response, context_text
 from .results import SamplesWriter, model_slug, timestamp, write_results
+from .run_options import option_values, options_per_task, results_location
 from .task import Doc, Record, Task, TaskContext
 
 
@@ -41,6 +42,8 @@ class RunConfig:
     data_dir: Path | None = None
     split: str = "test"
     limit: int | None = None
+    #: documents of the calibration split; None: all of them, whatever `limit` says
+    calibration_limit: int | None = None
     batch_size: int | str | None = None
     device: str | None = None
     output_path: Path | None = None
@@ -65,13 +68,44 @@ def evaluate(model: str, tasks: str | list[str], **options: Any) -> dict[str, An
     """Run tasks on a model and return the results dict (the same one results JSON holds).
 
     Options are the `RunConfig` fields, e.g. `model_args={"pretrained": DIR}`, `limit=20`,
-    `output_path="out"`. Raises `MoralbenchError` subclasses for anything a user can fix.
+    `output_path="out"`. `model_args` and `task_args` may also be lm-eval's `"k=v,k=v"`
+    text, and their values typed (`True`, `4`, `Path(...)`). Raises `MoralbenchError`
+    subclasses for anything a user can fix.
     """
+    options["model_args"] = option_values(options.get("model_args"), "model_args")
+    options["task_args"] = option_values(options.get("task_args"), "task_args")
     for key in ("data_dir", "output_path", "cache_path"):
         if options.get(key) is not None:
             options[key] = Path(options[key])
-    options["include_path"] = [Path(p) for p in options.get("include_path", [])]
+    include = options.get("include_path") or []
+    if isinstance(include, str | Path):  # one folder, as the CLI's single --include-path
+        include = [include]
+    options["include_path"] = [Path(p) for p in include]
     return Run(RunConfig(model=model, tasks=tasks, **options)).execute()
+
+
+def _render_first_doc(task: Task, split: str) -> None:
+    """Build the requests of the split's first document, so a template typo or a missing
+    field is reported before the model loads."""
+    first = next(iter(task.docs(split)), None)
+    if first is not None:
+        task.requests(first)
+
+
+def _note_calibration(metrics: dict[str, Any], cal_split: str, split: str) -> None:
+    """Say why nothing was fitted: the calibration split is missing, or is the reported one."""
+    notes = metrics.setdefault("notes", [])
+    notes[:] = [n for n in notes if "calibration split missing" not in n]
+    if cal_split == split:
+        notes.append(
+            f"the reported split {split!r} is the calibration split: temperature and Dirichlet "
+            "concentration not fitted (they would be fitted on the items being reported)"
+        )
+    else:
+        notes.append(
+            "calibration split missing: temperature and Dirichlet concentration not fitted "
+            f"(the task has no {cal_split!r} split here)"
+        )
 
 
 def _prompt_hash(requests: Sequence[Request]) -> str:
@@ -102,6 +136,34 @@ class Run:
         self.requests_total = 0
 
     # -- set-up -------------------------------------------------------------------------
+    def _task_data_dir(self, factory: Any, data_dir: Path) -> Path:
+        """Where a task reads its files: the data dir, or with `--sample-data` the task's
+        bundled items. A task whose data ships beside its definition reads it as it is."""
+        if not self.config.sample_data:
+            return data_dir
+        bundled = getattr(factory, "sample_data_dir", None)
+        if bundled is not None:
+            return Path(bundled)
+        if getattr(factory, "data_ships_with_task", False):
+            return data_dir
+        raise MoralbenchError(
+            f"task {factory.name!r} ships no sample data (and reads its data from the data "
+            "dir); run it without --sample-data"
+        )
+
+    def _build_task(self, factory: Any, context: TaskContext) -> Task:
+        """The task, with a hint when an option meant for another task of the run stopped it."""
+        try:
+            return factory(context)
+        except OptionError as exc:
+            shared = [k for k in self.config.task_args if ":" not in k]
+            if not shared:
+                raise
+            raise OptionError(
+                f"{exc} (--task-args without a task name apply to every task of the run; "
+                f"give one task its own with {factory.name}:KEY=VALUE)"
+            ) from exc
+
     def _registry(self) -> Registry:
         plugins = get_plugin_manager(
             self.config.include_path, extra_plugins=self.config.extra_plugins
@@ -146,20 +208,14 @@ class Run:
                 judges[name] = registry.judges[name].load(options, context)
             return judges[name]
 
-        # Tasks are built (options checked, files found) before the model is loaded, so a
-        # typo fails in a second, not after minutes of loading weights.
+        # Tasks are built (options checked, files found, one document rendered) before the
+        # model is loaded, so a typo fails in a second, not after minutes of loading weights.
+        task_options = options_per_task(config.task_args, [f.name for f in factories])
         tasks: list[Task] = []
         for factory in factories:
-            options = dict(config.task_args)
-            task_data_dir = data_dir
-            if config.sample_data:
-                bundled = getattr(factory, "sample_data_dir", None)
-                if bundled is None:
-                    raise MoralbenchError(f"task {factory.name!r} ships no sample data")
-                task_data_dir = Path(bundled)
             context = TaskContext(
-                data_dir=task_data_dir,
-                options=options,
+                data_dir=self._task_data_dir(factory, data_dir),
+                options=task_options[factory.name],
                 seed=config.seed,
                 num_fewshot=config.num_fewshot,
                 strict=config.strict,
@@ -167,8 +223,9 @@ class Run:
                 load_judge=load_judge,
                 warn=config.log,
             )
-            task = factory(context)
+            task = self._build_task(factory, context)
             task.require_files(config.split)
+            _render_first_doc(task, config.split)
             tasks.append(task)
 
         backend = self._load_backend(registry, config.model, config.model_args)
@@ -180,8 +237,8 @@ class Run:
             else NullCache()
         )
         slug = model_slug(config.model, config.model_args)
-        out_dir = (config.output_path or Path("results")) / slug
         stamp = self.group.broadcast(timestamp())
+        out_dir, results_path = results_location(config.output_path, slug, stamp)
         results: dict[str, Any] = {}
         task_info: dict[str, Any] = {}
         data_info: dict[str, Any] = {}
@@ -195,24 +252,33 @@ class Run:
                 writer = SamplesWriter(
                     out_dir, task.name, stamp, self.group, enabled=config.log_samples
                 )
-                records = self._run_split(task, config.split, backend, fingerprint, cache, writer)
+                records = self._run_split(
+                    task, config.split, backend, fingerprint, cache, writer, limit=config.limit
+                )
                 calibration = None
                 cal_split = task.calibration_split
                 if cal_split and cal_split != config.split and task.has_split(cal_split):
                     calibration = self._run_split(
-                        task, cal_split, backend, fingerprint, cache, None
+                        task,
+                        cal_split,
+                        backend,
+                        fingerprint,
+                        cache,
+                        None,
+                        limit=config.calibration_limit,
                     )
                 if self.group.is_main:
                     finalized = task.finalize(records)
                     writer.finish(
-                        finalized, rewrite=finalized is not records or self.group.count > 1
+                        finalized,
+                        rewrite=finalized is not records
+                        or self.group.count > 1
+                        or not writer.streamed_in_order,
                     )
                     records = finalized
                     metrics = task.aggregate(records, calibration)
                     if cal_split and calibration is None:
-                        notes = metrics.setdefault("notes", [])
-                        if not any("calibration" in n for n in notes):
-                            notes.append(f"calibration split {cal_split!r} missing: not fitted")
+                        _note_calibration(metrics, cal_split, config.split)
                     results[task.name] = metrics
                     failures[task.name] = sum(1 for r in records if r.get("error"))
                     if writer.path is not None:
@@ -245,6 +311,8 @@ class Run:
                 "tasks": [t.name for t in tasks],
                 "split": config.split,
                 "limit": config.limit,
+                "calibration_limit": config.calibration_limit,
+                "sample_data": config.sample_data,
                 "seed": config.seed,
                 "batch_size": config.batch_size,
                 "num_fewshot": config.num_fewshot,
@@ -269,7 +337,7 @@ class Run:
             "environment": environment_info(described.get("device")),
         }
         if self.group.is_main:
-            path = write_results(out_dir, stamp, payload)
+            path = write_results(results_path, payload)
             payload["results_file"] = str(path)
             total_failed = sum(failures.values())
             if total_failed and not config.allow_failures:
@@ -278,10 +346,10 @@ class Run:
         return payload
 
     # -- one split of one task ----------------------------------------------------------
-    def _docs(self, task: Task, split: str) -> list[Doc]:
+    def _docs(self, task: Task, split: str, limit: int | None) -> list[Doc]:
         docs = task.docs(split)
-        if self.config.limit is not None:
-            docs = itertools.islice(docs, self.config.limit)
+        if limit is not None:
+            docs = itertools.islice(docs, limit)
         return list(docs)
 
     def _run_split(
@@ -292,8 +360,11 @@ class Run:
         fingerprint: str,
         cache: RequestCache | NullCache,
         writer: SamplesWriter | None,
+        *,
+        limit: int | None,
     ) -> list[Record]:
-        all_docs = self._docs(task, split)
+        """Records of one split's first `limit` documents (all: None), in document order."""
+        all_docs = self._docs(task, split, limit)
         ids = [d["doc_id"] for d in all_docs]
         if len(set(ids)) != len(ids):
             dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]

@@ -15,15 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from . import __version__
 from .cli_args import add_data_dir, add_include_path
+from .console import make_console
 from .errors import MoralbenchError
+from .run_options import options_per_task
 
-_out = Console()
-_err = Console(stderr=True)
+_out = make_console()
+_err = make_console(stderr=True)
 
 EPILOG = """predictions: JSON Lines, one object per document, e.g.
   {"doc_id": "abc", "probs": [0.2, 0.8]}   or   {"doc_id": "abc", "logprobs": [-1.6, -0.2]}
@@ -57,7 +58,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="score against the task's bundled sample items",
     )
     p.add_argument(
-        "--task-args", "--task_args", dest="task_args", default="", help="task options, k=v,k=v"
+        "--task-args",
+        "--task_args",
+        dest="task_args",
+        default="",
+        help="task options, k=v,k=v (TASK:k=v is accepted as in `run`)",
     )
     add_include_path(p)
     p.add_argument("--seed", type=int, default=0)
@@ -108,12 +113,13 @@ def score(
     folder = data_dir or default_data_dir()
     if sample_data:
         bundled = getattr(factory, "sample_data_dir", None)
-        if bundled is None:
+        if bundled is not None:
+            folder = Path(bundled)
+        elif not getattr(factory, "data_ships_with_task", False):
             raise MoralbenchError(f"task {task_name!r} ships no sample data")
-        folder = Path(bundled)
     context = TaskContext(
         data_dir=folder,
-        options=dict(task_args or {}),
+        options=options_per_task(task_args or {}, [task_name])[task_name],
         seed=seed,
         strict=strict,
         n_bootstrap=n_bootstrap,

@@ -34,6 +34,17 @@ class TaskContext:
     warn: Callable[[str], None] = _no_warn
 
 
+def check_fewshot(task: str, num_fewshot: int, fewshot_split: str | None) -> None:
+    """Refuse a `--num-fewshot` the task cannot apply, so no run records a setting it ignored."""
+    if num_fewshot < 0:
+        raise OptionError(f"--num-fewshot must be 0 or more, got {num_fewshot}")
+    if num_fewshot > 0 and fewshot_split is None:
+        raise OptionError(
+            f"task {task!r} is zero-shot only: it has no split to draw --num-fewshot examples "
+            f"from; run it without --num-fewshot (got {num_fewshot})"
+        )
+
+
 class TaskFactory(Protocol):
     """What `moralbench_register_tasks` returns: a Task subclass or a YAML definition."""
 
@@ -67,6 +78,9 @@ class Task(ABC):
     fetch_hint: ClassVar[str | None] = None
     #: a folder laid out like a data dir with a few bundled items (`--sample-data`)
     sample_data_dir: ClassVar[Path | None] = None
+    #: split the task draws `--num-fewshot` examples from (None: the task is zero-shot only,
+    #: and `--num-fewshot` above 0 is refused rather than silently ignored)
+    fewshot_split: ClassVar[str | None] = None
 
     def __init__(self, context: TaskContext) -> None:
         self.context = context
@@ -77,6 +91,7 @@ class Task(ABC):
                 f"task {self.name!r} has no option(s) {', '.join(sorted(unknown))}; "
                 f"options: {known}"
             )
+        check_fewshot(self.name, context.num_fewshot, self.fewshot_split)
 
     def option(self, key: str, default: str) -> str:
         return str(self.context.options.get(key, default))

@@ -30,10 +30,11 @@ import yaml
 
 from .choice_records import aggregate_choices, choice_fields
 from .data_files import read_csv, read_jsonl
-from .errors import TaskDataError, TaskDefinitionError
-from .prompts import PromptTemplate
-from .requests import ChoiceRequest, Request, Response
+from .errors import OptionError, TaskDataError, TaskDefinitionError
+from .prompts import PromptTemplate, plain_context
+from .requests import ChoiceRequest, Message, Request, Response
 from .task import Doc, Record, Task, TaskContext
+from .yaml_schema import check_task_keys, is_task_definition
 
 REQUIRED_KEYS = ("task", "version", "dataset", "templates", "target")
 
@@ -56,6 +57,8 @@ class YamlTaskFactory:
         self.description = str(config.get("description", ""))
         sample = config.get("sample_data")
         self.sample_data_dir = path.parent / str(sample) if sample else None
+        fewshot = config.get("fewshot_split")
+        self.fewshot_split = str(fewshot) if fewshot else None
         dataset = config["dataset"]
         if not isinstance(dataset, Mapping) or not isinstance(dataset.get("splits"), Mapping):
             raise TaskDefinitionError(f"{path}: dataset needs a splits map")
@@ -71,6 +74,17 @@ class YamlTaskFactory:
 
     def __call__(self, context: TaskContext) -> Task:
         return YamlTask(self, context)
+
+    @property
+    def data_ships_with_task(self) -> bool:
+        """Whether the data files lie beside the definition (`dataset.base: task`), so a
+        `--sample-data` run can read them without a data dir."""
+        return self.config["dataset"].get("base", "data") == "task"
+
+    @property
+    def options_help(self) -> dict[str, str]:
+        """The options `--task-args` accepts (as `moralbench tasks --options` lists them)."""
+        return {"template": f"one of {', '.join(self.templates)}"}
 
     def data_files(self, data_dir: Path, split: str) -> list[Path]:
         dataset = self.config["dataset"]
@@ -91,14 +105,15 @@ class YamlTask(Task):
         self.name = factory.name  # type: ignore[misc]
         self.version = factory.version  # type: ignore[misc]
         self.calibration_split = factory.config.get("calibration_split")  # type: ignore[misc]
-        self.options_help = {"template": f"one of {', '.join(factory.templates)}"}  # type: ignore[misc]
+        self.fewshot_split = factory.fewshot_split  # type: ignore[misc]
+        self.options_help = factory.options_help  # type: ignore[misc]
         super().__init__(context)
         name = self.option(
             "template",
             "default" if "default" in factory.templates else next(iter(factory.templates)),
         )
         if name not in factory.templates:
-            raise TaskDefinitionError(
+            raise OptionError(
                 f"task {self.name!r} has no template {name!r}; "
                 f"templates: {', '.join(factory.templates)}"
             )
@@ -183,29 +198,51 @@ class YamlTask(Task):
             "choices": doc["_choices"]
         }
 
-    def _fewshot_prefix(self, doc: Doc) -> str:
+    def _shots(self, doc: Doc) -> list[Doc]:
+        """`--num-fewshot` examples from the few-shot split, never the document itself."""
         k = self.context.num_fewshot
-        split = self.factory.config.get("fewshot_split")
-        if k <= 0 or not split or self.template.is_chat:
-            return ""
+        if k <= 0 or self.fewshot_split is None:
+            return []
         if self._fewshot is None:
-            self._fewshot = list(self.docs(str(split)))
+            self._fewshot = list(self.docs(self.fewshot_split))
         pool = [d for d in self._fewshot if d["doc_id"] != doc["doc_id"]]
         rng = random.Random(f"{self.context.seed}:{doc['doc_id']}")
-        shots = rng.sample(pool, min(k, len(pool)))
+        return rng.sample(pool, min(k, len(pool)))
+
+    def _plain_prompt(self, doc: Doc, shots: Sequence[Doc]) -> str:
+        """Worked examples (prompt, answer prefix, answer), a blank line apart, then the doc."""
+        prefix = self.template.answer_prefix
         parts = []
         for shot in shots:
-            answer = shot["_choices"][shot["_target"]]
-            parts.append(
-                f"{self.template.render(self._fields(shot))}{self.template.answer_prefix}{answer}"
-            )
-        return "\n\n".join(parts) + "\n\n"
+            shown = self.template.render(self._fields(shot))
+            assert isinstance(shown, str)
+            parts.append(plain_context(shown, prefix) + prefix + shot["_choices"][shot["_target"]])
+        rendered = self.template.render(self._fields(doc))
+        assert isinstance(rendered, str)
+        return "\n\n".join([*parts, plain_context(rendered, prefix)])
+
+    def _chat_prompt(self, doc: Doc, shots: Sequence[Doc]) -> tuple[Message, ...]:
+        """System messages, then each example's turns answered by the assistant, then the doc."""
+        rendered = self.template.render(self._fields(doc))
+        assert not isinstance(rendered, str)
+        examples: list[Message] = []
+        for shot in shots:
+            turns = self.template.render(self._fields(shot))
+            assert not isinstance(turns, str)
+            examples += [m for m in turns if m.role != "system"]
+            answer = self.template.answer_prefix + shot["_choices"][shot["_target"]]
+            examples.append(Message("assistant", answer.strip()))
+        system = [m for m in rendered if m.role == "system"]
+        return tuple([*system, *examples, *(m for m in rendered if m.role != "system")])
 
     def requests(self, doc: Doc) -> list[Request]:
-        rendered = self.template.render(self._fields(doc))
-        if isinstance(rendered, str):
-            rendered = self._fewshot_prefix(doc) + rendered
-        return [ChoiceRequest(rendered, tuple(doc["_choices"]), self.template.answer_prefix)]
+        shots = self._shots(doc)
+        context = (
+            self._chat_prompt(doc, shots)
+            if self.template.is_chat
+            else self._plain_prompt(doc, shots)
+        )
+        return [ChoiceRequest(context, tuple(doc["_choices"]), self.template.answer_prefix)]
 
     def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
         return choice_fields(responses[0], doc["_choices"], doc["_target"], doc.get("_counts"))
@@ -229,10 +266,12 @@ def load_yaml_tasks(folder: Path | str) -> list[YamlTaskFactory]:
         raise TaskDefinitionError(f"task folder not found: {root}")
     factories = []
     for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+        text = path.read_text(encoding="utf-8")
         try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8"))
+            config = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise TaskDefinitionError(f"{path}: invalid YAML: {exc}") from exc
-        if isinstance(config, Mapping) and "task" in config:
+        if is_task_definition(config):
+            check_task_keys(path, text)
             factories.append(YamlTaskFactory(path, config))
     return factories

@@ -113,6 +113,7 @@ def parse_markdown(text: str) -> dict[str, dict[tuple[str, str], str]]:
     columns = []
     for title in header[2:]:
         title = title.rstrip(" ↑↓").replace("\\|", "|")
+        title = title.replace(" [sample data]", "")  # these runs use --sample-data (#18)
         task, metric = title.split(" ")
         columns.append((task, metric))
     out = {}
@@ -129,7 +130,8 @@ def parse_latex(text: str) -> dict[str, dict[tuple[str, str], str]]:
     for cell in head[2:]:
         match = re.fullmatch(r"\\shortstack\{(.+)\\\\(.+?)( \$\\(up|down)arrow\$)?\}", cell)
         assert match, cell
-        columns.append((match[1].replace(r"\_", "_"), match[2].replace(r"\_", "_")))
+        task = match[1].replace(" [sample data]", "")  # these runs use --sample-data (#18)
+        columns.append((task.replace(r"\_", "_"), match[2].replace(r"\_", "_")))
     body = lines[lines.index(r"\midrule") + 1 : lines.index(r"\bottomrule")]
     out = {}
     for line in body:
@@ -268,9 +270,11 @@ def test_default_metrics_and_sort_direction_via_cli(runs: RealRuns) -> None:
     proc = run_cli("leaderboard", str(runs.folder), "--tasks", "lb_votes", "--sort", "xentropy")
     table = parse_markdown(proc.stdout)
     header = next(line for line in proc.stdout.splitlines() if line.startswith("| Rank"))
-    assert "lb_votes accuracy ↑" in header and "lb_votes xentropy ↓" in header
+    # the runs use --sample-data, which every column title says (#18)
+    assert "lb_votes [sample data] accuracy ↑" in header
+    assert "lb_votes [sample data] xentropy ↓" in header
     assert "welfare" not in header  # not a default column
-    assert "Sorted by lb_votes xentropy ↓ (lower is better)." in proc.stdout
+    assert "Sorted by lb_votes [sample data] xentropy ↓ (lower is better)." in proc.stdout
     by_value = sorted(runs.runs, key=lambda r: r.payload["results"]["lb_votes"]["xentropy"])
     order = [label for label in table if label.startswith("hf ·")]
     assert order == [label_of(r) for r in by_value]

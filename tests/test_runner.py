@@ -98,7 +98,7 @@ def test_results_and_samples_files(tmp_path: Path) -> None:
         assert key in first, key
     assert first["choices"] == [" yes", " no"]
     assert abs(sum(first["probs"]) - 1) < 1e-9
-    assert first["prompt"].endswith("Reply yes or no.Answer:")
+    assert first["prompt"].endswith("Reply yes or no.\nAnswer:")  # #18: explicit join
 
 
 def test_no_log_samples_and_no_prompts(tmp_path: Path) -> None:

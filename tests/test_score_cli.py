@@ -183,6 +183,10 @@ def test_dilemmas_need_both_orders_unless_told_otherwise(
     assert squeeze("--task-args order=original") in err
     single = score(tmp_path, "scruples_dilemmas", one, "--task-args", "order=original")
     assert "position_consistency" not in single["metrics"]
+    # the per-task form `run` accepts (#18) means the same here
+    scoped = score(tmp_path, "scruples_dilemmas", one, "--task-args", "scruples_*:order=original")
+    assert scoped["options"] == {"order": "original"}
+    assert scoped["metrics"] == single["metrics"]
 
     # first half of the items: the swap keeps the preference; second half: it flips
     both = write(tmp_path / "both.jsonl", [

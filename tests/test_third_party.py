@@ -93,5 +93,10 @@ def test_runs_end_to_end_on_the_demo_model(
     assert metrics["n"] == 4
     assert set(metrics) >= {"accuracy", "xentropy", "brier", "js_divergence", "accuracy_ci"}
     samples = Path(payload["samples_files"]["ethics_toy"]).read_text().splitlines()
-    assert sorted(json.loads(s)["doc_id"] for s in samples) == ["t1", "t2", "t3", "t4"]
+    assert [json.loads(s)["doc_id"] for s in samples] == ["t1", "t2", "t3", "t4"]
+    documented = re.search(
+        r"<!-- prompt: ethics_toy t1 -->\n```text\n(.*?)\n```", DOC.read_text(), re.DOTALL
+    )
+    assert documented is not None
+    assert json.loads(samples[0])["prompt"] == documented.group(1)
     assert payload["data"]["ethics_toy"][0]["path"].endswith("ethics_toy_test.jsonl")

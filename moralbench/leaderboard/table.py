@@ -19,9 +19,9 @@ from .item_scores import item_scores
 from .merging import RunRow, combine
 from .references import BUILTIN_REFERENCES, Reference, ReferenceRow, load_reference_files
 from .significance import ALPHA, RankGroup, rank_groups
-from .sources import find_results_files, load_results_file
+from .sources import ResultsFile, find_results_files, load_results_file
 from .task_results import TaskResult
-from .variants import TaskVariant, variant_labels
+from .variants import SAMPLE_LABEL, TaskVariant, is_sample_run, variant_labels
 
 #: metrics shown in the overview when --metrics is not given (those present in the results)
 DEFAULT_METRICS = (
@@ -46,6 +46,7 @@ class LeaderboardOptions:
     seed: int = 0
     reference_files: tuple[Path, ...] = (BUILTIN_REFERENCES,)
     show_ceiling: bool = True
+    include_sample_data: bool = True  # show `--sample-data` smoke runs (columns labelled so)
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,12 @@ class Column:
 
     @property
     def task_title(self) -> str:
-        task = self.variant.task
-        return f"{task} [{self.variant_label}]" if self.variant_label else task
+        """The task, and what sets this column apart; a `--sample-data` column always says
+        so, even when it is the task's only column."""
+        label = self.variant_label
+        if self.variant.sample_data and SAMPLE_LABEL not in label:
+            label = f"{SAMPLE_LABEL}; {label}" if label else SAMPLE_LABEL
+        return f"{self.variant.task} [{label}]" if label else self.variant.task
 
     @property
     def arrow(self) -> str:
@@ -310,6 +315,30 @@ def _sort_key(columns: Sequence[Column], wanted: str | None) -> str:
     return matches[0].key
 
 
+def _without_sample_runs(
+    sources: list[ResultsFile], include: bool
+) -> tuple[list[ResultsFile], int]:
+    """The results to show, and how many `--sample-data` runs were left out."""
+    if include:
+        return sources, 0
+    kept = [s for s in sources if not is_sample_run(s.payload)]
+    return kept, len(sources) - len(kept)
+
+
+def _sample_data_notes(shown: Sequence[ResultsFile], left_out: int) -> list[str]:
+    notes = []
+    smoke = sum(1 for s in shown if is_sample_run(s.payload))
+    if smoke:
+        notes.append(
+            f"{smoke} run(s) scored only the few bundled --sample-data items (smoke runs, not "
+            f"measurements): their columns are labelled '{SAMPLE_LABEL}'; --no-sample-data "
+            "leaves them out"
+        )
+    if left_out:
+        notes.append(f"{left_out} --sample-data run(s) left out (--no-sample-data)")
+    return notes
+
+
 def build_leaderboard(
     paths: Sequence[Path | str],
     options: LeaderboardOptions | None = None,
@@ -321,8 +350,11 @@ def build_leaderboard(
     options = options or LeaderboardOptions()
     catalogue = catalogue if catalogue is not None else metric_catalogue(warn)
     files = find_results_files(paths)
-    sources = [load_results_file(path) for path in files]
+    sources, left_out = _without_sample_runs(
+        [load_results_file(path) for path in files], options.include_sample_data
+    )
     runs, notes = combine(sources, catalogue)
+    notes += _sample_data_notes(sources, left_out)
     label_runs(runs)
     variants = _select_variants(runs, options.tasks)
     all_columns = _columns(runs, variants, catalogue)

@@ -16,6 +16,9 @@ from typing import Any
 
 from .errors import ResultsFileError
 
+#: how a column of `--sample-data` results is labelled, whatever else sets it apart
+SAMPLE_LABEL = "sample data"
+
 
 @dataclass(frozen=True)
 class TaskVariant:
@@ -26,6 +29,7 @@ class TaskVariant:
     templates: tuple[tuple[str, str], ...]  # (template name, sha256)
     options: tuple[tuple[str, str], ...]
     data: tuple[tuple[str, str], ...]  # (split, sha256) of every data file read
+    sample_data: bool = False  # a `--sample-data` smoke run, never a benchmark figure
 
     @property
     def digest(self) -> str:
@@ -39,6 +43,7 @@ class TaskVariant:
                 self.templates,
                 self.options,
                 self.data,
+                *([True] if self.sample_data else []),  # keeps older digests unchanged
             ]
         )
         return hashlib.sha256(text.encode()).hexdigest()[:8]
@@ -52,6 +57,7 @@ class TaskVariant:
             "templates": dict(self.templates),
             "options": dict(self.options),
             "data_sha256": [{"split": s, "sha256": h} for s, h in self.data],
+            "sample_data": self.sample_data,
         }
 
 
@@ -83,7 +89,13 @@ def variant_from_results(payload: dict[str, Any], task: str, path: Path) -> Task
         templates=tuple(sorted((str(k), str(v)) for k, v in templates.items())),
         options=tuple(sorted((str(k), str(v)) for k, v in options.items())),
         data=tuple(sorted(data)),
+        sample_data=is_sample_run(payload),
     )
+
+
+def is_sample_run(payload: dict[str, Any]) -> bool:
+    """Whether a results payload comes from a `--sample-data` run (recorded in its config)."""
+    return bool(payload["config"].get("sample_data"))
 
 
 def variant_labels(variants: Sequence[TaskVariant]) -> dict[TaskVariant, str]:
@@ -93,6 +105,8 @@ def variant_labels(variants: Sequence[TaskVariant]) -> dict[TaskVariant, str]:
     labels: dict[TaskVariant, str] = {}
     for variant in variants:
         parts = []
+        if len({v.sample_data for v in variants}) > 1 and variant.sample_data:
+            parts.append(SAMPLE_LABEL)
         if len({v.version for v in variants}) > 1:
             parts.append(f"v{variant.version}")
         if len({v.split for v in variants}) > 1:

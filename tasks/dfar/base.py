@@ -23,6 +23,7 @@ class DfarTask(Task):
 
     fetch_hint: ClassVar[str | None] = "moralbench data download dfar"
     sample_data_dir: ClassVar[Path | None] = SAMPLE_DATA
+    fewshot_split: ClassVar[str | None] = FEWSHOT_SPLIT
     options_help: ClassVar[dict[str, str]] = {
         "template": f"prompt template: {', '.join(TEMPLATE_FILES)} (default: default)",
     }

@@ -36,7 +36,7 @@ class DfarClassification(DfarTask):
     def requests(self, doc: Doc) -> list[Request]:
         return [
             ChoiceRequest(
-                self.context_for(doc), CHOICES, self.template.answer_prefix, item_view(doc)
+                self.context_for(doc), CHOICES, self.template.answer_prefix, item=item_view(doc)
             )
         ]
 

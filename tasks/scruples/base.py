@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from moralbench.choice_records import aggregate_choices, choice_fields
 from moralbench.errors import OptionError
-from moralbench.prompts import PromptTemplate, template_file
+from moralbench.prompts import PromptTemplate, plain_context, template_file
 from moralbench.requests import ChoiceRequest, ItemView, Message, Request, Response
 from moralbench.task import Doc, Record, Task, TaskContext
 
@@ -114,15 +114,15 @@ class ScruplesTask(Task):
 
     def request(self, fields: Mapping[str, Any]) -> ChoiceRequest:
         rendered = self.template.render(fields)
-        # One layout whatever the template's last line: plain prompts end with exactly one
-        # newline, so the answer prefix starts its own line; chat messages are trimmed.
+        # One layout whatever the template's last line: the answer prefix starts its own line
+        # after a plain prompt (`plain_context`); chat messages are trimmed.
         context: str | tuple[Message, ...] = (
-            rendered.rstrip() + "\n"
+            plain_context(rendered, self.template.answer_prefix)
             if isinstance(rendered, str)
             else tuple(Message(m.role, m.content.strip()) for m in rendered)
         )
         return ChoiceRequest(
-            context, self.variant.choices, self.template.answer_prefix, self.item_view(fields)
+            context, self.variant.choices, self.template.answer_prefix, item=self.item_view(fields)
         )
 
     def requests(self, doc: Doc) -> list[Request]:
