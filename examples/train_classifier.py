@@ -111,6 +111,45 @@ def _freeze_bottom(model, layers: int) -> None:
         layer.requires_grad_(False)
 
 
+@torch.no_grad()
+def _cls_states(model, tokenizer, texts: list[tuple[str, ...]], max_length: int) -> torch.Tensor:
+    """The encoder's last-layer [CLS] state of every example, computed once (frozen encoder)."""
+    order = sorted(range(len(texts)), key=lambda i: -sum(len(t) for t in texts[i]))
+    states = torch.empty(len(texts), model.config.hidden_size)
+    for start in range(0, len(order), 64):
+        chunk = order[start : start + 64]
+        firsts = [texts[i][0] for i in chunk]
+        seconds = [texts[i][1] for i in chunk] if len(texts[chunk[0]]) > 1 else None
+        encoded = tokenizer(
+            firsts,
+            seconds,
+            truncation=True,
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
+        hidden = model.base_model(**encoded).last_hidden_state[:, 0]
+        states[torch.tensor(chunk)] = hidden
+    return states
+
+
+def _train_head(model, states: torch.Tensor, targets: torch.Tensor, args) -> list[float]:
+    """Pooler and classifier only, full batch on the cached [CLS] states: seconds, not hours."""
+    head = [*model.base_model.pooler.parameters(), *model.classifier.parameters()]
+    optimizer = torch.optim.AdamW(head, lr=args.head_lr, weight_decay=0.01)
+    losses = []
+    model.train()
+    for _ in range(args.head_steps):
+        pooled = model.base_model.pooler(states[:, None, :])
+        logits = model.classifier(model.dropout(pooled))
+        loss = -(targets * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
 def train(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -127,6 +166,17 @@ def train(args: argparse.Namespace) -> dict:
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
     )
+    if args.head_only:
+        if pairwise:
+            raise SystemExit("--head-only is for single-text tasks")
+        started = time.perf_counter()
+        states = _cls_states(model, tokenizer, [e[0] for e in examples], args.max_length)
+        print(
+            f"encoded {len(examples)} examples in {time.perf_counter() - started:.0f}s",
+            file=sys.stderr,
+        )
+        losses = _train_head(model, states, torch.tensor([e[1] for e in examples]), args)
+        return _save(model, tokenizer, args, examples, labels, started, losses)
     _freeze_bottom(model, args.freeze_layers)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.01)
@@ -158,6 +208,10 @@ def train(args: argparse.Namespace) -> dict:
                     f"step {step}/{steps} loss {recent:.4f} {time.perf_counter() - started:.0f}s",
                     file=sys.stderr,
                 )
+    return _save(model, tokenizer, args, examples, labels, started, losses)
+
+
+def _save(model, tokenizer, args, examples, labels, started: float, losses: list[float]) -> dict:
     model.eval()
     tokenizer.model_max_length = args.max_length
     args.output.mkdir(parents=True, exist_ok=True)
@@ -172,6 +226,9 @@ def train(args: argparse.Namespace) -> dict:
         "max_length": args.max_length,
         "lr": args.lr,
         "freeze_layers": args.freeze_layers,
+        "head_only": args.head_only,
+        "head_steps": args.head_steps if args.head_only else None,
+        "head_lr": args.head_lr if args.head_only else None,
         "seed": args.seed,
         "torch": torch.__version__,
         "threads": args.threads,
@@ -199,6 +256,13 @@ def main() -> None:
         default=3,
         help="encoder layers (from the bottom) kept fixed, embeddings too",
     )
+    parser.add_argument(
+        "--head-only",
+        action="store_true",
+        help="freeze the whole encoder, encode every example once, train pooler + classifier",
+    )
+    parser.add_argument("--head-steps", type=int, default=300)
+    parser.add_argument("--head-lr", type=float, default=3e-3)
     parser.add_argument(
         "--limit", type=int, default=0, help="train on N examples drawn at random (seeded)"
     )
