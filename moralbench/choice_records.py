@@ -71,8 +71,16 @@ def aggregate_choices(
     metric_names: Sequence[str] | None,
     seed: int,
     n_bootstrap: int,
+    agreement_cuts: tuple[float, float] | None = None,
+    flags: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Metrics with bootstrap CIs over the successful records; failures are counted."""
+    """Metrics with bootstrap CIs over the successful records; failures are counted.
+
+    With vote counts the result also has a `slices` section (see `agreement_slices`):
+    every metric again on the clear and the contested items, cut at `agreement_cuts`
+    (`(contested_below, clear_at)`, default 0.75 / 0.75), and on the items where each of
+    `flags` (boolean fields of the records, e.g. "controversial") is true or false.
+    """
     probs, targets, counts = _arrays(records)
     failed = sum(1 for r in records if r.get("error"))
     if len(targets) == 0:
@@ -93,4 +101,44 @@ def aggregate_choices(
     )
     out["n"] = int(len(targets))
     out["n_failed"] = failed
+    if counts is not None:
+        ok = [r for r in records if r.get("probs") is not None]
+        out["slices"] = agreement_slices(
+            probs, targets, counts, out, ok,
+            cuts=agreement_cuts, flags=flags, seed=seed, n_bootstrap=n_bootstrap,
+        )  # fmt: skip
     return apply_model_alpha(out, records, seed=seed, n_bootstrap=n_bootstrap)
+
+
+def agreement_slices(
+    probs: np.ndarray,
+    targets: np.ndarray,
+    counts: np.ndarray,
+    overall: dict[str, Any],
+    records: Sequence[Record],
+    *,
+    cuts: tuple[float, float] | None,
+    flags: Sequence[str],
+    seed: int,
+    n_bootstrap: int,
+) -> dict[str, Any]:
+    """The `slices` section of a task's results: definition, per-slice metrics, gaps."""
+    agreement = metrics.AgreementCuts(*cuts) if cuts is not None else metrics.DEFAULT_CUTS
+    groups = metrics.agreement_groups(counts, agreement)
+    by = {"agreement": agreement.describe()}
+    gaps = [("clear", "contested")]
+    for flag in flags:
+        values = [r.get(flag) for r in records]
+        if all(isinstance(v, bool) for v in values):
+            groups.update(metrics.flag_groups(flag, values))
+            by[flag] = f"the dataset's {flag!r} flag of each item"
+            gaps.append((f"not_{flag}", flag))
+    computed = metrics.slice_metrics(
+        probs, targets, counts, groups, overall, gaps=gaps, seed=seed, n_bootstrap=n_bootstrap
+    )
+    return {
+        "by": by,
+        "cuts": agreement.as_dict(),
+        "min_items_for_interval": metrics.MIN_ITEMS_FOR_INTERVAL,
+        **computed,
+    }

@@ -15,7 +15,7 @@ from typing import Any
 from rich.table import Table
 
 from . import __version__
-from .cli_args import add_data_dir, add_include_path
+from .cli_args import add_agreement_cuts, add_data_dir, add_include_path
 from .console import make_console
 from .errors import MoralbenchError
 from .run_options import parse_kv
@@ -174,6 +174,7 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="no progress bar (shown only on a terminal)",
     )
+    add_agreement_cuts(p)
     p.set_defaults(handler=_cmd_run)
 
 
@@ -203,6 +204,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         strict=args.strict,
         allow_failures=args.allow_failures,
         n_bootstrap=args.n_bootstrap,
+        agreement_cuts=args.agreement_cuts,
         show_progress=args.show_progress and _err.is_terminal,
         log=lambda message: _err.print(message, markup=False, highlight=False),
     )

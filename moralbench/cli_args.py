@@ -24,3 +24,27 @@ def add_include_path(
         default=[],
         help=help,
     )
+
+
+def _agreement_cuts(text: str) -> tuple[float, float]:
+    from .metrics.slices import AgreementCuts
+
+    try:
+        cuts = AgreementCuts.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return cuts.contested_below, cuts.clear_at
+
+
+def add_agreement_cuts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--agreement-cuts",
+        "--agreement_cuts",
+        dest="agreement_cuts",
+        type=_agreement_cuts,
+        default=None,
+        metavar="CUT[,CUT]",
+        help="where tasks with vote counts cut their items by the top label's vote share: "
+        "one number (contested below it, clear from it; default 0.75) or two, like 0.6,0.8 "
+        "(contested below 0.6, clear from 0.8, moderate in between)",
+    )

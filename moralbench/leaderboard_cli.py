@@ -51,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--metrics",
         type=_names,
         help="metrics to show, comma-separated, or 'all' (default: accuracy, "
-        "xentropy, dirichlet, ece, label_accuracy, misalignment_rate where present)",
+        "xentropy, dirichlet, ece, label_accuracy, misalignment_rate and the study "
+        "columns maity2024_* where present)",
     )
     p.add_argument("--sort", help="METRIC or TASK:METRIC to sort by (default: first column)")
     p.add_argument("--tasks", type=_names, help="tasks to show: names or globs, comma-separated")

@@ -59,6 +59,7 @@ class RunConfig:
     strict: bool = False
     allow_failures: bool = False
     n_bootstrap: int = 1000
+    agreement_cuts: tuple[float, float] | None = None
     show_progress: bool = True
     extra_plugins: list[Any] = field(default_factory=list)
     log: Callable[[str], None] = print
@@ -220,6 +221,7 @@ class Run:
                 num_fewshot=config.num_fewshot,
                 strict=config.strict,
                 n_bootstrap=config.n_bootstrap,
+                agreement_cuts=config.agreement_cuts,
                 load_judge=load_judge,
                 warn=config.log,
             )
@@ -318,6 +320,7 @@ class Run:
                 "num_fewshot": config.num_fewshot,
                 "task_args": dict(config.task_args),
                 "n_bootstrap": config.n_bootstrap,
+                "agreement_cuts": list(config.agreement_cuts) if config.agreement_cuts else None,
                 "num_processes": self.group.count,
             },
             "model": {"fingerprint": fingerprint, **described},

@@ -18,7 +18,7 @@ from typing import Any
 from rich.table import Table
 
 from . import __version__
-from .cli_args import add_data_dir, add_include_path
+from .cli_args import add_agreement_cuts, add_data_dir, add_include_path
 from .console import make_console
 from .errors import MoralbenchError
 from .run_options import options_per_task
@@ -69,6 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bootstrap-iters", "--bootstrap_iters", dest="n_bootstrap", type=int, default=1000
     )
+    add_agreement_cuts(p)
     p.add_argument("--strict", action="store_true", help="data warnings become errors")
     p.add_argument(
         "--allow-missing",
@@ -95,6 +96,7 @@ def score(
     strict: bool = False,
     allow_missing: bool = False,
     warn: Any = None,
+    agreement_cuts: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """The results dict `moralbench score` prints and writes."""
     from .data_files import default_data_dir, sha256_file
@@ -123,6 +125,7 @@ def score(
         seed=seed,
         strict=strict,
         n_bootstrap=n_bootstrap,
+        agreement_cuts=agreement_cuts,
         warn=warn or (lambda message: None),
     )
     task = factory(context)
@@ -212,6 +215,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         n_bootstrap=args.n_bootstrap,
         strict=args.strict,
         allow_missing=args.allow_missing,
+        agreement_cuts=args.agreement_cuts,
         warn=lambda message: _err.print(message, markup=False, highlight=False),
     )
     print_metrics(result)

@@ -30,6 +30,8 @@ class TaskContext:
     num_fewshot: int = 0
     strict: bool = False
     n_bootstrap: int = 1000
+    #: (contested_below, clear_at) on the top label's vote share; None: the default 0.75
+    agreement_cuts: tuple[float, float] | None = None
     load_judge: Callable[[str, Mapping[str, str]], Any] | None = None
     warn: Callable[[str], None] = _no_warn
 

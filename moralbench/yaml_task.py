@@ -256,6 +256,7 @@ class YamlTask(Task):
             metric_names=self.factory.config.get("metrics"),
             seed=self.context.seed,
             n_bootstrap=self.context.n_bootstrap,
+            agreement_cuts=self.context.agreement_cuts,
         )
 
 

@@ -122,3 +122,58 @@ def test_sort_and_explore_in_chromium(runs: RealRuns, page_file: Path, tmp_path:
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert requests == [page_file.as_uri()]  # nothing but the page itself was loaded
     assert errors == []
+
+
+def test_clear_versus_contested_view_in_chromium(
+    runs: RealRuns, page_file: Path, tmp_path: Path
+) -> None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ModuleNotFoundError:
+        pytest.fail("playwright is missing: pip install -e '.[test]'")
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path())
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(page_file.as_uri())
+            view = page.locator("#view-agreement")
+            assert view.is_hidden()
+            page.click(".tab[data-view='agreement']")
+            assert view.is_visible() and page.locator("#view-overview").is_hidden()
+            assert page.url.endswith("#agreement")
+
+            blocks = view.locator("section.slice-block")
+            pairs = [(b.get_attribute("data-first"), b.get_attribute("data-second"))
+                     for b in blocks.all()]  # fmt: skip
+            assert pairs.count(("clear", "contested")) == 2  # lb_votes and scruples_dilemmas
+            assert ("not_controversial", "controversial") in pairs
+
+            # every figure is drawn and decoded by the browser
+            images = view.locator("figure.slice-figure img")
+            assert images.count() == len(pairs)
+            widths = images.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth)")
+            assert all(w and w > 300 for w in widths)
+
+            # the lb_votes table shows each run's clear / contested accuracy and the gap
+            block = view.locator("section.slice-block", has_text="lb_votes")
+            for run in runs.runs:
+                row = block.locator(f'tr[data-label="{DEMO_LABEL.format(run.chat_template)}"]')
+                section = results(run, "lb_votes")["slices"]
+                for part in ("clear", "contested"):
+                    cell = row.locator(f'td[data-part="{part}"]').first
+                    want = section["groups"][part]["accuracy"]
+                    assert float(cell.get_attribute("data-value")) == want
+                    assert cell.locator(".v").inner_text() == f"{want:.3f}"
+                gap = row.locator('td[data-part="gap"]').first
+                assert float(gap.get_attribute("data-value")) == pytest.approx(
+                    section["gaps"]["clear-contested"]["accuracy"], abs=0
+                )
+            assert block.locator("tr.row-ceiling").count() == 1
+            view.screenshot(path=str(tmp_path / "agreement.png"))
+        finally:
+            browser.close()
+    shot = tmp_path / "agreement.png"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    assert errors == []

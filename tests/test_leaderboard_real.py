@@ -108,7 +108,12 @@ def parse_csv(text: str) -> dict[str, dict[tuple[str, str], tuple[float, tuple, 
 
 
 def parse_markdown(text: str) -> dict[str, dict[tuple[str, str], str]]:
-    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    lines: list[str] = []
+    for line in text.splitlines():  # the first table: the overview
+        if line.startswith("| "):
+            lines.append(line)
+        elif lines and not line.startswith("|"):
+            break
     header = [c.strip() for c in lines[0].strip("|").split(" | ")]
     columns = []
     for title in header[2:]:

@@ -42,7 +42,7 @@ def test_catalogue_keys_and_fields():
         "accuracy", "f1_macro", "xentropy", "xentropy_calibrated", "dirichlet", "ece",
         "ece_soft", "brier", "js_divergence", "welfare_utilitarian", "welfare_nash",
         "welfare_rawlsian", "position_consistency", "label_accuracy", "unparseable_rate",
-        "misalignment_rate",
+        "misalignment_rate", "maity2024_xentropy_double_softmax", "maity2024_dirichlet_fixed_c1",
     ]  # fmt: skip
     assert list(m.METRICS) == expected
     for key, info in m.METRICS.items():
@@ -52,6 +52,7 @@ def test_catalogue_keys_and_fields():
     assert lower == {
         "xentropy", "xentropy_calibrated", "dirichlet", "ece", "ece_soft", "brier",
         "js_divergence", "unparseable_rate", "misalignment_rate",
+        "maity2024_xentropy_double_softmax", "maity2024_dirichlet_fixed_c1",
     }  # fmt: skip
     with pytest.raises(AttributeError):
         m.METRICS["accuracy"].lower_is_better = True  # type: ignore[misc]

@@ -7,7 +7,8 @@ import io
 import json
 
 from .formatting import rank_text
-from .table import Leaderboard
+from .slice_render import csv_columns as slice_columns
+from .table import Cell, Leaderboard
 
 ROW_FIELDS = ["rank", "rank_p_value", "kind", "model", "model_args", "fingerprint", "source"]
 
@@ -19,6 +20,14 @@ def render_csv(board: Leaderboard) -> str:
     header = list(ROW_FIELDS)
     for column in board.columns:
         header += [column.key, f"{column.key}:ci_low", f"{column.key}:ci_high", f"{column.key}:n"]
+    sliced = slice_columns(board)
+    for name, _, _, _ in sliced:
+        header += [name, f"{name}:ci_low", f"{name}:ci_high", f"{name}:n"]
+    slice_rows = {
+        (id(table), row.row_index if row.kind == "run" else "ceiling"): row
+        for _, table, _, _ in sliced
+        for row in table.rows
+    }
     writer.writerow(header)
     for row, group in board.ordered_rows():
         run = row.run
@@ -48,5 +57,21 @@ def render_csv(board: Leaderboard) -> str:
                 repr(cell.ci[1]) if cell.ci else "",
                 "" if cell.n is None else cell.n,
             ]
+        index = board.rows.index(row)
+        for _, table, metric, part in sliced:
+            slice_row = slice_rows.get((id(table), index if row.kind == "run" else row.kind))
+            cell = None if slice_row is None else slice_row.cells.get((metric, part))
+            fields += _cell_fields(cell)
         writer.writerow(fields)
     return out.getvalue()
+
+
+def _cell_fields(cell: Cell | None) -> list[object]:
+    if cell is None:
+        return ["", "", "", ""]
+    return [
+        repr(cell.value),
+        repr(cell.ci[0]) if cell.ci else "",
+        repr(cell.ci[1]) if cell.ci else "",
+        "" if cell.n is None else cell.n,
+    ]

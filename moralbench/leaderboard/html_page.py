@@ -20,6 +20,7 @@ from .. import __version__
 from .explorer import explorer_data
 from .formatting import column_title, direction, interval, legend, number, rank_text
 from .plots import ModelItems, model_colour, reliability_figure, scatter_figure
+from .slice_html import agreement_view
 from .table import Column, Leaderboard, Row
 from .variants import TaskVariant
 
@@ -94,6 +95,9 @@ def _table(
                 if run
                 else "",
                 "reference": row.reference.id if row.reference else "",
+                "status": (
+                    row.reference.status.removesuffix(", not reproduced") if row.reference else ""
+                ),
                 "rank": rank_text(row, group),
                 "cells": cells,
             }
@@ -235,6 +239,7 @@ def render_html(board: Leaderboard, options: HtmlOptions | None = None) -> str:
     colours = {i: model_colour(k) for k, i in enumerate(run_indices)}
     tasks = [_task_view(board, v, colours, options) for v in board.variants()]
     context = {
+        "agreement": agreement_view(board, colours, plots=options.plots),
         "version": __version__,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "legend": legend(board),
@@ -258,6 +263,7 @@ def render_html(board: Leaderboard, options: HtmlOptions | None = None) -> str:
             if run is not None
         ],
         "references": board.references,
+        "missing_references": board.missing_references,
         "n_files": len(board.results_files),
     }
     return _environment().get_template("page.html.jinja").render(**context)

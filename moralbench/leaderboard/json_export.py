@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import __version__
 from .significance import RankGroup
+from .slice_render import json_section as slice_json
 from .table import Column, Leaderboard, Row
 
 FORMAT_VERSION = 1
@@ -93,11 +94,13 @@ def leaderboard_dict(board: Leaderboard) -> dict[str, Any]:
             key: [{"row": i, "rank": _group(ranking.groups.get(i))} for i in ranking.order]
             for key, ranking in board.rankings.items()
         },
+        "slices": slice_json(board),
         "notes": board.notes,
         "references": [
             {"id": r.id, "citation": r.citation, "url": r.url or None, "note": r.note or None}
             for r in board.references
         ],
+        "missing_references": board.missing_references,
         "results_files": [str(p) for p in board.results_files],
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .formatting import interval, legend, number, rank_text, reference_numbers
+from .slice_render import latex_lines as slice_latex
 from .table import Column, Leaderboard
 
 _SPECIAL = {
@@ -18,6 +19,7 @@ _SPECIAL = {
     "^": r"\textasciicircum{}",
     "·": r"$\cdot$",
     "–": "--",
+    "−": "$-$",
     "↑": r"$\uparrow$",
     "↓": r"$\downarrow$",
     "<": r"$<$",
@@ -77,6 +79,11 @@ def render_latex(board: Leaderboard) -> str:
     citations = " ".join(
         f"$^{{{numbers[ref.id]}}}$ {escape(ref.citation)}." for ref in board.references
     )
-    lines.append(rf"\caption{{{caption}{' ' + citations if citations else ''}}}")
+    missing = " ".join(f"Not entered yet: {escape(text)}" for text in board.missing_references)
+    lines.append(
+        rf"\caption{{{caption}{' ' + citations if citations else ''}"
+        rf"{' ' + missing if missing else ''}}}"
+    )
     lines.append(r"\end{table}")
+    lines += slice_latex(board, escape)
     return "\n".join(lines) + "\n"

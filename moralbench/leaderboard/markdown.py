@@ -10,6 +10,7 @@ from .formatting import (
     rank_text,
     reference_numbers,
 )
+from .slice_render import markdown_lines as slice_markdown
 from .table import Leaderboard, Row
 
 
@@ -19,7 +20,8 @@ def _escape(text: str) -> str:
 
 def _label(row: Row, numbers: dict[str, int]) -> str:
     if row.kind == "reported" and row.reference is not None:
-        return f"{_escape(row.label)} *(reported [{numbers[row.reference.id]}])*"
+        status = row.reference.status.removesuffix(", not reproduced")
+        return f"{_escape(row.label)} *({_escape(status)} [{numbers[row.reference.id]}])*"
     if row.kind == "ceiling":
         return f"*{_escape(row.label)}*"
     return _escape(row.label)
@@ -62,6 +64,7 @@ def render_markdown(board: Leaderboard) -> str:
             counts.append(f"{_escape(column.task_title)}: {ns[0]}")
     if counts:
         lines += ["Items per task: " + ", ".join(dict.fromkeys(counts)) + ".", ""]
+    lines += slice_markdown(board)
     lines += ["## Runs", ""]
     for run in board.run_rows:
         args = ", ".join(f"{k}={v}" for k, v in run.model_args.items()) or "none"
@@ -80,4 +83,7 @@ def render_markdown(board: Leaderboard) -> str:
             url = f" <{ref.url}>" if ref.url else ""
             note = f" {ref.note}" if ref.note else ""
             lines.append(f"{numbers[ref.id]}. {_escape(ref.citation)}.{url}{_escape(note)}")
+    if board.missing_references:
+        lines += ["", "## Not entered yet", ""]
+        lines += [f"- {_escape(text)}" for text in board.missing_references]
     return "\n".join(lines) + "\n"

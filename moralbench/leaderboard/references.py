@@ -29,6 +29,8 @@ class Reference:
     citation: str
     url: str
     note: str
+    #: how the rows are labelled: "reported, not reproduced" unless the file says more
+    status: str = "reported, not reproduced"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class ReferenceRow:
     task: str
     split: str
     values: dict[str, float]  # as fractions when the metric is a share
+    #: task options a column's run must have used (e.g. the paper's template), else any
+    where: tuple[tuple[str, str], ...] = ()
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -62,7 +66,22 @@ def _text(entry: dict[str, Any], key: str, path: Path, *, required: bool = True)
     return " ".join(value.split())
 
 
-def _row(entry: Any, reference: Reference, split: str, scale: float, path: Path) -> ReferenceRow:
+def _where(value: Any, path: Path, line: int | None) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise ResultsFileError(path, line, "'where' must map task options to values")
+    return tuple(sorted((str(k), str(v)) for k, v in value.items() if k != _LINE))
+
+
+def _row(
+    entry: Any,
+    reference: Reference,
+    split: str,
+    scale: float,
+    path: Path,
+    where: tuple[tuple[str, str], ...] = (),
+) -> ReferenceRow:
     if not isinstance(entry, dict):
         raise ResultsFileError(path, None, f"rows of {reference.id!r} must be maps")
     line = entry.get(_LINE)
@@ -86,6 +105,7 @@ def _row(entry: Any, reference: Reference, split: str, scale: float, path: Path)
         task=_text(entry, "task", path),
         split=str(entry.get("split", split)),
         values=parsed,
+        where=_where(entry.get("where"), path, line) or where,
     )
 
 
@@ -115,12 +135,28 @@ def load_references(path: Path) -> list[ReferenceRow]:
             citation=_text(entry, "citation", path),
             url=_text(entry, "url", path, required=False),
             note=_text(entry, "note", path, required=False),
+            status=_text(entry, "status", path, required=False) or "reported, not reproduced",
         )
         if not isinstance(entry.get("rows"), list) or not entry["rows"]:
             raise ResultsFileError(path, line, f"reference {reference.id!r} has no rows")
         split = str(entry.get("split", "test"))
-        rows += [_row(r, reference, split, _UNITS[unit], path) for r in entry["rows"]]
+        where = _where(entry.get("where"), path, line)
+        rows += [_row(r, reference, split, _UNITS[unit], path, where) for r in entry["rows"]]
     return rows
+
+
+def load_missing(paths: Iterable[Path]) -> list[str]:
+    """The `missing` sentences of reference files: papers whose figures are not entered yet."""
+    out: list[str] = []
+    for path in paths:
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue  # load_references reports the problem
+        missing = document.get("missing") if isinstance(document, dict) else None
+        if isinstance(missing, list):
+            out += [" ".join(str(m).split()) for m in missing if isinstance(m, str) and m.strip()]
+    return out
 
 
 def load_reference_files(paths: Iterable[Path]) -> list[ReferenceRow]:

@@ -17,7 +17,13 @@ from .catalogue import metric_catalogue
 from .errors import LeaderboardOptionError
 from .item_scores import item_scores
 from .merging import RunRow, combine
-from .references import BUILTIN_REFERENCES, Reference, ReferenceRow, load_reference_files
+from .references import (
+    BUILTIN_REFERENCES,
+    Reference,
+    ReferenceRow,
+    load_missing,
+    load_reference_files,
+)
 from .significance import ALPHA, RankGroup, rank_groups
 from .sources import ResultsFile, find_results_files, load_results_file
 from .task_results import TaskResult
@@ -31,6 +37,10 @@ DEFAULT_METRICS = (
     "ece",
     "label_accuracy",
     "misalignment_rate",
+    # present only for runs of the LLM calibration study's templates (arXiv 2410.07826),
+    # where the study's reported figures sit beside them
+    "maity2024_xentropy_double_softmax",
+    "maity2024_dirichlet_fixed_c1",
 )
 #: model args that name the model itself; the others tell rows of one model apart
 _NAME_ARGS = ("pretrained", "model", "gguf_file")
@@ -109,6 +119,8 @@ class Leaderboard:
     references: list[Reference]
     options: LeaderboardOptions
     results_files: list[Path] = field(default_factory=list)
+    #: papers whose figures are not entered yet (from the reference files' `missing`)
+    missing_references: list[str] = field(default_factory=list)
 
     def column(self, key: str) -> Column:
         return next(c for c in self.all_columns if c.key == key)
@@ -264,6 +276,7 @@ def _reference_rows(references: Sequence[ReferenceRow], columns: Sequence[Column
             if c.variant.task == ref.task
             and c.variant.split == ref.split
             and c.metric in ref.values
+            and all(dict(c.variant.options).get(k) == v for k, v in ref.where)
         }
         if cells:
             rows.append(Row("reported", ref.model, cells, reference=ref.reference))
@@ -398,4 +411,5 @@ def build_leaderboard(
         references=used,
         options=options,
         results_files=files,
+        missing_references=load_missing(options.reference_files),
     )

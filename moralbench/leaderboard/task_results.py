@@ -35,6 +35,8 @@ class TaskResult:
     n_bootstrap: int
     stamp: str
     merged_from: int = 1
+    #: the task's `slices` section (per-slice metrics and gaps), when it reported one
+    slices: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def doc_ids(self) -> list[str] | None:
@@ -101,4 +103,5 @@ def task_result(
         seed=int(config.get("seed") or 0),
         n_bootstrap=int(config.get("n_bootstrap") or 1000),
         stamp=source.stamp,
+        slices=metrics.get("slices") if isinstance(metrics.get("slices"), dict) else None,
     )

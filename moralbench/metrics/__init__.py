@@ -35,15 +35,29 @@ from .distribution import (
     probs_from_logprobs,
     welfare,
 )
+from .slices import (
+    DEFAULT_CUTS,
+    MIN_ITEMS_FOR_INTERVAL,
+    AgreementCuts,
+    agreement_groups,
+    flag_groups,
+    slice_gap,
+    slice_metrics,
+    top_share,
+)
 
 __all__ = [
+    "AgreementCuts",
     "CALIBRATION_MISSING",
     "CEILING_METRICS",
     "CONCENTRATION_BOUNDS",
+    "DEFAULT_CUTS",
     "EPS",
     "METRICS",
+    "MIN_ITEMS_FOR_INTERVAL",
     "MetricInfo",
     "TEMPERATURE_BOUNDS",
+    "agreement_groups",
     "apply_temperature",
     "bootstrap_ci",
     "bootstrap_ci_rows",
@@ -60,6 +74,7 @@ __all__ = [
     "fit_dirichlet_concentration",
     "fit_dirichlet_prior",
     "fit_temperature",
+    "flag_groups",
     "human_ceiling",
     "human_distribution",
     "item_metrics",
@@ -70,5 +85,8 @@ __all__ = [
     "paired_bootstrap",
     "predict",
     "probs_from_logprobs",
+    "slice_gap",
+    "slice_metrics",
+    "top_share",
     "welfare",
 ]

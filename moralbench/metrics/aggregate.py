@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -97,6 +97,8 @@ def compute_metrics(
     n_bootstrap: int = 1000,
     calibration_is_reported_split: bool = False,
     n_ceiling_draws: int = 100,
+    fitted: Mapping[str, float] | None = None,
+    ceiling_prior: ArrayLike | None = None,
 ) -> dict[str, object]:
     """Aggregate metrics of one split with bootstrap 95% intervals.
 
@@ -116,6 +118,10 @@ def compute_metrics(
         calibration_is_reported_split: set when the caller deliberately passes the reported
             split as calibration; a note then flags the calibrated numbers as optimistic.
         n_ceiling_draws: posterior draws per item for the human ceiling.
+        fitted: ``temperature`` / ``dirichlet_c`` fitted elsewhere, used as given instead of
+            fitting on ``calibration`` (a slice of a split reuses the whole split's fit).
+        ceiling_prior: Dirichlet prior of the human ceiling, instead of fitting one on
+            ``counts`` (see :func:`human_ceiling`).
 
     Returns:
         JSON-ready dict: ``<key>`` (float) and ``<key>_ci`` (``[lo, hi]``) per metric,
@@ -136,18 +142,24 @@ def compute_metrics(
         notes.append(f"p clipped at {EPS:g} and renormalised on {clipped} item(s)")
     n_votes = None if counts is None else _check_counts(counts, (n_items, k))
     y = one_hot(t, k) if n_votes is None else n_votes / n_votes.sum(axis=1, keepdims=True)
-    keys = _select(metrics, n_votes is not None, calibration is not None, notes)
+    has_calibration = calibration is not None or fitted is not None
+    keys = _select(metrics, n_votes is not None, has_calibration, notes)
 
     pred = np.argmax(p, axis=1)
     rows = np.arange(n_items)
     conf = p[rows, pred]
     correct = (pred == t).astype(np.float64)
     result: dict[str, object] = {}
-    fitted: dict[str, float] = {}
+    reported_fit: dict[str, float] = {}
 
     temperature: float | None = None
     concentration: float | None = None
-    if calibration is not None and ({"xentropy_calibrated", "dirichlet"} & set(keys)):
+    if fitted is not None:
+        temperature = fitted.get("temperature") if "xentropy_calibrated" in keys else None
+        concentration = fitted.get("dirichlet_c") if "dirichlet" in keys else None
+        if temperature is None and "xentropy_calibrated" in keys:
+            keys.remove("xentropy_calibrated")
+    elif calibration is not None and ({"xentropy_calibrated", "dirichlet"} & set(keys)):
         temperature, concentration = _fit_calibration(calibration, k, keys, notes)
         if calibration_is_reported_split:
             notes.append(
@@ -194,15 +206,15 @@ def compute_metrics(
         result[f"{key}_ci"] = list(ci[key])
 
     if temperature is not None and "xentropy_calibrated" in keys:
-        fitted["temperature"] = temperature
+        reported_fit["temperature"] = temperature
     if concentration is not None and "dirichlet" in keys:
-        fitted["dirichlet_c"] = concentration
-    result.update(fitted)
+        reported_fit["dirichlet_c"] = concentration
+    result.update(reported_fit)
 
     ceiling: dict[str, float] = {}
     with_ceiling = [key for key in keys if key in CEILING_METRICS or key == "xentropy_calibrated"]
     if n_votes is not None and with_ceiling:
-        full = human_ceiling(n_votes, t, seed=seed, n_draws=n_ceiling_draws)
+        full = human_ceiling(n_votes, t, seed=seed, n_draws=n_ceiling_draws, prior=ceiling_prior)
         full["xentropy_calibrated"] = full["xentropy"]  # the oracle needs no temperature
         ceiling = {key: full[key] for key in with_ceiling}
     result["ceiling"] = ceiling

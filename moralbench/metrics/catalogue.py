@@ -145,5 +145,21 @@ METRICS: dict[str, MetricInfo] = dict(
             False,
             task=True,
         ),
+        _info(
+            "maity2024_xentropy_double_softmax",
+            "NOT xentropy: arXiv 2410.07826's formula, cross-entropy of softmax(raw yes/no "
+            "probabilities), near ln 2 by construction (study templates only).",
+            True,
+            True,
+            task=True,
+        ),
+        _info(
+            "maity2024_dirichlet_fixed_c1",
+            "NOT dirichlet: arXiv 2410.07826's Dirichlet-multinomial NLL with alpha = raw "
+            "yes/no probabilities, concentration fixed at 1 (study templates only).",
+            True,
+            True,
+            task=True,
+        ),
     ]
 )

@@ -86,6 +86,7 @@ def human_ceiling(
     *,
     seed: int = 0,
     n_draws: int = 100,
+    prior: ArrayLike | None = None,
 ) -> dict[str, float]:
     """Expected scores of the oracle that predicts each item's true distribution.
 
@@ -95,6 +96,9 @@ def human_ceiling(
             by default ``argmax counts`` with ties to the lowest index.
         seed: seed of ``numpy.random.default_rng`` for the posterior draws.
         n_draws: Monte Carlo draws per item.
+        prior: the Dirichlet prior ``alpha`` (shape ``(K,)``) to use instead of fitting one
+            on ``counts``; a slice of a split passes the prior fitted on the whole split, so
+            that choosing items by their votes does not also choose the prior.
 
     Returns:
         ``{metric: value}`` for :data:`CEILING_METRICS`, each the average over draws of the
@@ -113,7 +117,12 @@ def human_ceiling(
             raise ValueError("targets must be one label in [0, K) per item")
     if n_draws < 1:
         raise ValueError("n_draws must be >= 1")
-    alpha = fit_dirichlet_prior(n)
+    if prior is None:
+        alpha = fit_dirichlet_prior(n)
+    else:
+        alpha = np.asarray(prior, dtype=np.float64)
+        if alpha.shape != (k,) or not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
+            raise ValueError(f"prior must hold {k} positive finite numbers")
     post = alpha[None, :] + n
     y = n / n.sum(axis=1, keepdims=True)
     rng = np.random.default_rng(seed)

@@ -101,6 +101,18 @@ class ScruplesAnecdotesBinary(ScruplesTask):
             "the seed study's framing: Yes = the author is in the wrong (WRONG), No = RIGHT",
         ),
         PromptVariant("chat", ("A", "B"), "system + user messages, lettered answers", chat=True),
+        PromptVariant(
+            "maity2024",
+            ("yes", "no"),
+            "the LLM calibration study's prompt (arXiv 2410.07826) word for word, the post's "
+            "text only: yes = RIGHT, no = WRONG, yes+Yes / no+No summed; adds the study's "
+            "formulas",
+            answer_prefix="",
+            leading_space=False,
+            spellings=(("Yes", "No"),),
+            verbatim=True,
+            profile="maity2024",
+        ),
     )
     options_help: ClassVar[dict[str, str]] = {"template": template_help(variants)}
 

@@ -10,11 +10,20 @@ from typing import Any, ClassVar
 
 from moralbench.choice_records import aggregate_choices, choice_fields
 from moralbench.errors import OptionError
+from moralbench.predictions import ESTIMATOR, distribution
 from moralbench.prompts import PromptTemplate, plain_context, template_file
-from moralbench.requests import ChoiceRequest, ItemView, Message, Request, Response
+from moralbench.requests import (
+    ChoiceRequest,
+    ChoiceResponse,
+    ItemView,
+    Message,
+    Request,
+    Response,
+)
 from moralbench.task import Doc, Record, Task, TaskContext
 
 from .data import FileReport, JsonLine, read_docs
+from .maity2024 import maity2024_item, summed_spellings, with_profile
 
 HERE = Path(__file__).parent
 TEMPLATE_DIR = HERE / "templates"
@@ -36,10 +45,26 @@ class PromptVariant:
     description: str
     chat: bool = False
     answer_prefix: str = "Answer:"
+    #: False: the choices are the keys exactly as written (no leading space)
+    leading_space: bool = True
+    #: more spellings per label, scored too and summed with the key's probability (e.g. the
+    #: study's "yes" beside "Yes"); one tuple per extra spelling, in label order
+    spellings: tuple[tuple[str, ...], ...] = ()
+    #: True: the rendered text is the prompt exactly, whitespace included
+    verbatim: bool = False
+    #: the action order this template fixes (dilemmas), or None for the task's option
+    order: str | None = None
+    #: the metric profile whose formulas this prompt was written for (None: the suite's only)
+    profile: str | None = None
 
     @property
     def choices(self) -> tuple[str, ...]:
-        return tuple(f" {key}" for key in self.keys)
+        return tuple(f" {key}" if self.leading_space else key for key in self.keys)
+
+    @property
+    def choice_sets(self) -> tuple[tuple[str, ...], ...]:
+        """The choices of every request one question needs: the keys, then each spelling."""
+        return (self.choices, *self.spellings)
 
     def load(self, task: str) -> PromptTemplate:
         folder = TEMPLATE_DIR / task
@@ -69,6 +94,8 @@ class ScruplesTask(Task):
     #: label names in choice order
     labels: ClassVar[tuple[str, ...]]
     variants: ClassVar[dict[str, PromptVariant]]
+    #: boolean fields of the records that also slice the results (see `aggregate_choices`)
+    slice_flags: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: TaskContext) -> None:
         super().__init__(context)
@@ -113,24 +140,45 @@ class ScruplesTask(Task):
         return [{"key": k, "text": t} for k, t in zip(self.variant.keys, texts, strict=True)]
 
     def request(self, fields: Mapping[str, Any]) -> ChoiceRequest:
+        return self.asked(fields)[0]
+
+    def asked(self, fields: Mapping[str, Any]) -> list[ChoiceRequest]:
+        """The requests of one question: one per spelling set (usually just one)."""
         rendered = self.template.render(fields)
         # One layout whatever the template's last line: the answer prefix starts its own line
-        # after a plain prompt (`plain_context`); chat messages are trimmed.
-        context: str | tuple[Message, ...] = (
-            plain_context(rendered, self.template.answer_prefix)
-            if isinstance(rendered, str)
-            else tuple(Message(m.role, m.content.strip()) for m in rendered)
-        )
-        return ChoiceRequest(
-            context, self.variant.choices, self.template.answer_prefix, item=self.item_view(fields)
-        )
+        # after a plain prompt (`plain_context`); chat messages are trimmed. A verbatim
+        # template (a study's own prompt) is left exactly as written.
+        prefix = self.template.answer_prefix
+        context: str | tuple[Message, ...]
+        if isinstance(rendered, str):
+            context = rendered if self.variant.verbatim else plain_context(rendered, prefix)
+        else:
+            context = tuple(Message(m.role, m.content.strip()) for m in rendered)
+        item = self.item_view(fields)
+        return [
+            ChoiceRequest(context, choices, prefix, item=item)
+            for choices in self.variant.choice_sets
+        ]
 
     def requests(self, doc: Doc) -> list[Request]:
-        return [self.request(self.prompt_fields(doc))]
+        return list(self.asked(self.prompt_fields(doc)))
+
+    def prediction_responses(self, doc: Doc, prediction: Mapping[str, Any]) -> list[Response]:
+        """One response from a user's prediction line (`moralbench score`), whatever the
+        number of spelling sets the template scores."""
+        return [ChoiceResponse(distribution(prediction, len(self.labels)), ESTIMATOR)]
 
     def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
-        record = choice_fields(responses[0], self.variant.choices, doc["target"], doc["counts"])
+        combined = summed_spellings(responses)
+        record = choice_fields(combined, self.variant.choices, doc["target"], doc["counts"])
+        if self.variant.profile and combined.error is None:
+            assert isinstance(combined, ChoiceResponse)
+            record["metrics"].update(self.profile_item(doc, [list(combined.logprobs)]))
         return self.annotate(record)
+
+    def profile_item(self, doc: Doc, raw_logprobs: list[list[float]]) -> dict[str, float]:
+        """Per-item values of the template's metric profile (the study's formulas)."""
+        return maity2024_item(self.subset, doc["counts"], raw_logprobs)
 
     def annotate(self, record: Record) -> Record:
         record["labels"] = list(self.labels)
@@ -141,13 +189,18 @@ class ScruplesTask(Task):
     def aggregate(
         self, records: Sequence[Record], calibration: Sequence[Record] | None = None
     ) -> dict[str, Any]:
-        return aggregate_choices(
+        metrics = aggregate_choices(
             records,
             calibration,
             metric_names=None,
             seed=self.context.seed,
             n_bootstrap=self.context.n_bootstrap,
+            agreement_cuts=self.context.agreement_cuts,
+            flags=self.slice_flags,
         )
+        if self.variant.profile:
+            metrics = with_profile(metrics, records, self.context.seed, self.context.n_bootstrap)
+        return metrics
 
     def templates(self) -> dict[str, PromptTemplate]:
         return {self.template.name: self.template}

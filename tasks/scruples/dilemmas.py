@@ -25,8 +25,18 @@ from moralbench.task import Record, TaskContext
 
 from .base import PromptVariant, ScruplesTask, template_help
 from .data import DILEMMA_LABELS, Doc, JsonLine, parse_dilemma
+from .maity2024 import summed_spellings
 
 ORDERS = ("both", "original")
+#: the study's answer spelling: tokens as written, "yes" summed with "Yes", no answer prefix
+STUDY: dict[str, Any] = {
+    "answer_prefix": "",
+    "leading_space": False,
+    "spellings": (("yes", "no"),),
+    "verbatim": True,
+    "order": "original",
+    "profile": "maity2024",
+}
 
 
 def _log(p: float) -> float:
@@ -63,6 +73,7 @@ class ScruplesDilemmas(ScruplesTask):
     )
     subset = "dilemmas"
     labels = DILEMMA_LABELS
+    slice_flags = ("controversial",)
     variants: ClassVar[dict[str, PromptVariant]] = {
         v.name: v
         for v in (
@@ -75,6 +86,20 @@ class ScruplesDilemmas(ScruplesTask):
             PromptVariant(
                 "chat", ("A", "B"), "system + user messages, lettered answers", chat=True
             ),
+            PromptVariant(
+                "maity2024",
+                ("Yes", "No"),
+                "the LLM calibration study's prompt (arXiv 2410.07826) word for word, the "
+                "released order only, Yes+yes / No+no summed; adds the study's formulas",
+                **STUDY,
+            ),
+            PromptVariant(
+                "maity2024_both_orders",
+                ("Yes", "No"),
+                "the study's prompt asked in both action orders (averaged), Yes+yes / No+no "
+                "summed; adds the study's formulas",
+                **{**STUDY, "order": "both"},
+            ),
         )
     }
     options_help: ClassVar[dict[str, str]] = {
@@ -85,10 +110,15 @@ class ScruplesDilemmas(ScruplesTask):
 
     def __init__(self, context: TaskContext) -> None:
         super().__init__(context)
-        self.order = self.option("order", "both")
+        self.order = self.option("order", self.variant.order or "both")
         if self.order not in ORDERS:
             raise OptionError(
                 f"task {self.name!r}: order must be one of {', '.join(ORDERS)}, got {self.order!r}"
+            )
+        if self.variant.order is not None and self.order != self.variant.order:
+            raise OptionError(
+                f"task {self.name!r}: template {self.variant.name!r} asks in "
+                f"order={self.variant.order} only, not order={self.order}"
             )
 
     def parse_line(self, line: JsonLine) -> Doc:
@@ -113,9 +143,9 @@ class ScruplesDilemmas(ScruplesTask):
 
     def requests(self, doc: Doc) -> list[Request]:
         first, second = doc["actions"]
-        asked = [self.request(self._fields(first, second))]
+        asked: list[Request] = list(self.asked(self._fields(first, second)))
         if self.order == "both":
-            asked.append(self.request(self._fields(second, first)))
+            asked += self.asked(self._fields(second, first))
         return asked
 
     def prediction_responses(self, doc: Doc, prediction: Mapping[str, Any]) -> list[Response]:
@@ -163,6 +193,13 @@ class ScruplesDilemmas(ScruplesTask):
         failed = next((r for r in responses if getattr(r, "error", None)), None)
         if failed is not None:
             return self.annotate(choice_fields(failed, choices, doc["target"], doc["counts"]))
+        n_orders = 2 if self.order == "both" else 1
+        if len(responses) % n_orders:
+            raise ValueError(f"{len(responses)} responses for {n_orders} action order(s)")
+        size = len(responses) // n_orders
+        responses = [
+            summed_spellings(responses[i * size : (i + 1) * size]) for i in range(n_orders)
+        ]
         per_order = []
         for order, response in zip(("original", "swapped"), responses, strict=False):
             assert isinstance(response, ChoiceResponse)
@@ -195,6 +232,9 @@ class ScruplesDilemmas(ScruplesTask):
         consistent = position_consistent(record)
         if consistent is not None:
             record["metrics"]["position_consistent"] = float(consistent)
+        if self.variant.profile:
+            raw = [entry["logprobs"] for entry in per_order]
+            record["metrics"].update(self.profile_item(doc, raw))
         return self.annotate(record)
 
     def aggregate(
