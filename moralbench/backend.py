@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .chat_protocol import PromptMode
 from .errors import BackendUnavailable
-from .requests import ChoiceRequest, ChoiceResponse, GenerateRequest, GenerateResponse
+from .requests import ChoiceRequest, ChoiceResponse, GenerateRequest, GenerateResponse, Request
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,20 @@ class Backend(ABC):
         """Facts about the model for results JSON (no secrets)."""
         return {}
 
+    def prompt_mode(self) -> PromptMode | None:
+        """`chat` or `completion` (and prefill), as `moralbench.chat_protocol` defines them;
+        None when the backend does not say."""
+        return None
+
+    def shown_prompt(self, request: Request) -> dict[str, Any] | None:
+        """What the model is sent for a request, secrets excluded: `text` (the exact text it
+        sees), or `endpoint` and `messages` (what a server renders); `answers` per choice.
+
+        Computed without asking the model, so it is known for cached answers too. None when
+        the backend cannot tell; the samples file then shows the request's own text.
+        """
+        return None
+
     def score_choices(
         self, requests: Sequence[ChoiceRequest]
     ) -> Iterator[tuple[int, ChoiceResponse]]:
@@ -76,6 +91,9 @@ class BackendSpec:
     listing backends never imports torch or an HTTP client. `requires` maps importable
     module names to the pip package that provides them; a missing one becomes a one-line
     `BackendUnavailable` error. `secret_args` are model args redacted from every output.
+    `check_args` is an optional "module:function(model_args, options)" that raises
+    `OptionError` for a bad model arg; the runner calls it after the tasks are built and
+    before the model loads, so it should import nothing heavy.
     """
 
     name: str
@@ -84,6 +102,14 @@ class BackendSpec:
     description: str = ""
     requires: Mapping[str, str] = field(default_factory=dict)
     secret_args: tuple[str, ...] = ()
+    check_args: str | None = None
+
+    def check(self, model_args: Mapping[str, str], options: BackendOptions) -> None:
+        """Validate model args and options cheaply (see `check_args`); no-op when unset."""
+        if self.check_args is None:
+            return
+        module_name, _, attribute = self.check_args.partition(":")
+        getattr(importlib.import_module(module_name), attribute)(model_args, options)
 
     def load(self, model_args: Mapping[str, str], options: BackendOptions) -> Backend:
         for module, package in self.requires.items():

@@ -206,7 +206,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         n_bootstrap=args.n_bootstrap,
         agreement_cuts=args.agreement_cuts,
         show_progress=args.show_progress and _err.is_terminal,
-        log=lambda message: _err.print(message, markup=False, highlight=False),
+        log=lambda message: _err.print(message, markup=False, highlight=False, soft_wrap=True),
     )
     if "results_file" in payload:
         print_results(payload)
@@ -353,7 +353,7 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_run, _add_t
 
 def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
     found = []
-    for module in ("score_cli", "data_cli", "leaderboard_cli"):
+    for module in ("score_cli", "data_cli", "leaderboard_cli", "cache_cli"):
         try:
             imported = __import__(f"moralbench.{module}", fromlist=["add_parser"])
         except ModuleNotFoundError as exc:
@@ -385,7 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MoralbenchError as exc:
         if args.verbose:
             raise
-        _err.print(f"error: {exc}", markup=False, highlight=False)
+        # soft_wrap: one line however long, so the message can be grepped and read whole
+        _err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         _err.print("interrupted: finished requests are cached; run again to resume")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,50 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+class JsonTextError(ValueError):
+    """JSON text that cannot be read safely; `reason` says why, `line` where (when known)."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+def _no_constants(name: str) -> Any:
+    raise JsonTextError(f"{name} is not a JSON number")
+
+
+def parse_json(text: str, *, allow_nan: bool = True) -> Any:
+    """`json.loads` with every hostile input turned into a `JsonTextError`.
+
+    Nesting too deep for the parser, integers longer than Python converts, NaN/Infinity (not
+    JSON; refused unless `allow_nan`) and lone UTF-16 surrogates (`"\\ud800"`, which no file
+    or tokenizer can encode) are refused with a reason instead of a raw RecursionError,
+    ValueError or UnicodeEncodeError.
+    """
+    try:
+        value = json.loads(text, parse_constant=None if allow_nan else _no_constants)
+    except JsonTextError:
+        raise
+    except json.JSONDecodeError as exc:
+        raise JsonTextError(f"bad JSON: {exc.msg}", exc.lineno) from exc
+    except RecursionError as exc:
+        raise JsonTextError("bad JSON: nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise JsonTextError(f"bad JSON: {exc}") from exc
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise JsonTextError("bad JSON: a lone UTF-16 surrogate (\\ud800-\\udfff)") from exc
+        except RecursionError as exc:
+            raise JsonTextError("bad JSON: nested too deeply") from exc
+    return value
+
+
 def read_jsonl(
     path: Path, error: type[FileLineError] = TaskDataError
 ) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -43,27 +89,40 @@ def read_jsonl(
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise error(path, number, f"not valid UTF-8 ({exc.reason})") from exc
+            if number == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise error(path, number, f"bad JSON: {exc.msg}") from exc
+                obj = parse_json(line)
+            except JsonTextError as exc:
+                raise error(path, number, exc.reason) from exc
             if not isinstance(obj, dict):
                 raise error(path, number, "expected a JSON object")
             yield number, obj
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def read_csv(path: Path, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (1-based physical line number of the row's start, row); BOM-tolerant UTF-8."""
+    """Yield (1-based physical line number of the row's start, row); BOM-tolerant UTF-8.
+
+    Lines end only at \\n, \\r or \\r\\n (the csv module's own rule): \\x0b, \\x1d, U+0085 or
+    U+2028 inside a cell are text, not line breaks.
+    """
+    data = path.read_bytes()
+    body = data.removeprefix(_BOM)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = body[: exc.start].count(b"\n") + 1
         raise TaskDataError(path, line, f"not valid UTF-8 ({exc.reason})") from exc
-    lines = text.splitlines(keepends=True)
-    reader = csv.DictReader(lines)
-    header = reader.fieldnames or []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        raise TaskDataError(path, 1, f"bad CSV header: {exc}") from exc
     missing = [c for c in required if c not in header]
     if missing:
         raise TaskDataError(path, 1, f"missing column(s) {', '.join(missing)}; found {header}")

@@ -97,6 +97,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--strict",
+        action="store_true",
+        help="abort on a malformed results or samples file (default: skip it with a warning)",
+    )
+    p.add_argument(
         "--explorer-items",
         type=_positive,
         help="html: at most this many items per task in the item explorer",
@@ -118,7 +123,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     err = make_console(stderr=True)
 
     def warn(message: str) -> None:
-        err.print(f"warning: {message}", markup=False, highlight=False)
+        err.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
     references = ([BUILTIN_REFERENCES] if args.builtin_references else []) + args.references
     options = LeaderboardOptions(
@@ -130,6 +135,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         seed=args.seed,
         reference_files=tuple(references),
         show_ceiling=args.show_ceiling,
+        strict=args.strict,
         include_sample_data=args.include_sample_data,
     )
     board = build_leaderboard(args.paths, options, warn=warn)

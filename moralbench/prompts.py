@@ -2,7 +2,9 @@
 
 Field values are inserted as text: a dataset line containing `{{ ... }}` is never evaluated,
 because Jinja does not re-parse rendered values. Template authors get a sandbox, so a
-template cannot reach Python internals (`{{ ''.__class__ }}` is an error, not a leak).
+template cannot reach Python internals (`{{ ''.__class__ }}` is an error, not a leak), and
+evaluation is bounded (`template_limits`): huge powers, repetitions, ranges, recursion, output
+or time are a `PromptRenderError` naming the task, never a hang or a traceback.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import PromptRenderError, TaskDefinitionError
 from .requests import Message
+from .task_files import read_task_text
+from .template_limits import BoundedEnvironment, TemplateLimitError, bounded_render
 
 
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BoundedEnvironment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
     )
     env.filters["letter"] = lambda index: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(index)]
@@ -57,6 +61,12 @@ class PromptTemplate:
                 raise PromptRenderError(
                     self.task, self.name, f"syntax error line {exc.lineno}: {exc.message}"
                 ) from exc
+            except (RecursionError, MemoryError) as exc:
+                raise PromptRenderError(
+                    self.task, self.name, "template too deeply nested to parse"
+                ) from exc
+            except jinja2.TemplateError as exc:
+                raise PromptRenderError(self.task, self.name, f"template error: {exc}") from exc
 
     @property
     def is_chat(self) -> bool:
@@ -77,12 +87,26 @@ class PromptTemplate:
 
     def _render_one(self, source: str, fields: Mapping[str, Any]) -> str:
         try:
-            return _ENV.from_string(source).render(**fields)
+            return bounded_render(_ENV.from_string(source), fields)
         except jinja2.UndefinedError as exc:
             kind = "unsafe template" if "unsafe" in (exc.message or "") else "missing field"
             raise PromptRenderError(self.task, self.name, f"{kind}: {exc.message}") from exc
+        except TemplateLimitError as exc:
+            raise PromptRenderError(self.task, self.name, f"template limit: {exc}") from exc
         except jinja2.exceptions.SecurityError as exc:
             raise PromptRenderError(self.task, self.name, f"unsafe template: {exc}") from exc
+        except RecursionError as exc:
+            raise PromptRenderError(
+                self.task, self.name, "template limit: recursion too deep"
+            ) from exc
+        except jinja2.TemplateError as exc:
+            raise PromptRenderError(self.task, self.name, f"template error: {exc}") from exc
+        except Exception as exc:
+            # An expression in the template failed for this document ({{ 1/0 }}, x[99]): the
+            # template's fault, reported as such whatever Python raised.
+            raise PromptRenderError(
+                self.task, self.name, f"evaluation failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def render(self, fields: Mapping[str, Any]) -> str | tuple[Message, ...]:
         """Render for one document: a string, or a tuple of chat messages."""
@@ -101,14 +125,20 @@ class PromptTemplate:
             raise TaskDefinitionError(f"task {task!r}: template {name!r} must be text or a map")
         prefix = str(config.get("answer_prefix", ""))
         if "file" in config:
-            path = (base or Path(".")) / str(config["file"])
-            return cls(task, name, text=path.read_text(encoding="utf-8"), answer_prefix=prefix)
+            text = _template_file_text(task, base, config["file"])
+            return cls(task, name, text=text, answer_prefix=prefix)
         if "text" in config:
             return cls(task, name, text=str(config["text"]), answer_prefix=prefix)
         if "messages" in config:
             messages = _messages(task, name, config["messages"], base)
             return cls(task, name, messages=messages, answer_prefix=prefix)
         raise TaskDefinitionError(f"task {task!r}: template {name!r} needs text, file or messages")
+
+
+def _template_file_text(task: str, base: Path | None, name: Any) -> str:
+    """A template file a task names: only from the task's own folder (see task_files)."""
+    folder = base or Path(".")
+    return read_task_text(task, folder / str(name), [folder], "template file")
 
 
 def _messages(
@@ -119,7 +149,7 @@ def _messages(
         if not isinstance(item, Mapping) or "role" not in item:
             raise TaskDefinitionError(f"task {task!r}: template {name!r}: each message needs role")
         if "file" in item:
-            content = ((base or Path(".")) / str(item["file"])).read_text(encoding="utf-8")
+            content = _template_file_text(task, base, item["file"])
         else:
             content = str(item.get("content", ""))
         out.append((str(item["role"]), content))

@@ -89,9 +89,13 @@ class ChoiceRequest:
     """Ask for the log-probability of each choice continuation given the context.
 
     `context` is plain text, or chat messages (the backend applies its chat template and then
-    appends `answer_prefix` to the assistant turn). Each choice is a continuation appended
-    directly after the context (plain text) or after `answer_prefix` (chat); include the
-    leading space where the natural text has one (" A", " yes").
+    the answer prefix as `moralbench.chat_protocol` says). Each choice is written as it
+    follows the answer prefix in plain text, with its leading space where the natural text has
+    one (" A", " yes"); in chat mode the backend drops that space at the start of the
+    assistant message. `variants` optionally lists, per choice, further strings that count as
+    the same answer (used verbatim in every mode; default: the choice alone).
+    `answer_instruction` tells a chat model how to start its reply; it ends the user message
+    in chat mode in place of the answer prefix (see `moralbench.chat_protocol`).
 
     `item` is optional: what backends that read no prompt need (see `ItemView`). The
     built-in tasks fill it; a backend such as `hf-classifier` refuses requests without it.
@@ -100,6 +104,8 @@ class ChoiceRequest:
     context: Context
     choices: tuple[str, ...]
     answer_prefix: str = ""
+    variants: tuple[tuple[str, ...], ...] = ()
+    answer_instruction: str = ""
     item: ItemView | None = None
 
     def __post_init__(self) -> None:
@@ -109,6 +115,13 @@ class ChoiceRequest:
             object.__setattr__(self, "context", tuple(self.context))
         if isinstance(self.choices, list):
             object.__setattr__(self, "choices", tuple(self.choices))
+        if self.variants:
+            object.__setattr__(self, "variants", tuple(tuple(v) for v in self.variants))
+            if len(self.variants) != len(self.choices):
+                raise ValueError(
+                    f"ChoiceRequest has {len(self.choices)} choices but "
+                    f"{len(self.variants)} variant lists"
+                )
         if self.item is not None and len(self.item.labels) != len(self.choices):
             raise ValueError(
                 f"ChoiceRequest has {len(self.choices)} choices but its item view "
@@ -122,16 +135,23 @@ class ChoiceRequest:
     @property
     def key(self) -> str:
         """Content hash: identical requests share one key (dedupe and cache)."""
-        payload: dict[str, Any] = {
-            "type": "choice",
-            "context": _context_json(self.context),
-            "choices": list(self.choices),
-            "answer_prefix": self.answer_prefix,
-        }
-        # Only present when set, so requests without an item view keep their old keys.
-        if self.item is not None:
-            payload["item"] = self.item.to_json()
-        return _sha256(payload)
+        return _sha256(
+            {
+                "type": "choice",
+                "context": _context_json(self.context),
+                "choices": list(self.choices),
+                "answer_prefix": self.answer_prefix,
+                # only when declared, so requests without variants keep their cache keys
+                **({"variants": [list(v) for v in self.variants]} if self.variants else {}),
+                **(
+                    {"answer_instruction": self.answer_instruction}
+                    if self.answer_instruction
+                    else {}
+                ),
+                # only when set, so requests without an item view keep their cache keys
+                **({"item": self.item.to_json()} if self.item is not None else {}),
+            }
+        )
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -34,15 +36,30 @@ class SamplesWriter:
     """Streams sample records to `samples_<task>_<stamp>.jsonl` as documents complete.
 
     With several processes each streams to its own `.part<k>` file; the main process then
-    writes the merged file in document order and removes the parts. A line is flushed when
-    written, so an interrupted run leaves every completed sample on disk.
+    writes the merged file in document order and removes the parts. Lines are written in small
+    groups (every `LINES_PER_WRITE` lines or `SECONDS_PER_WRITE`), and `before_write` (the
+    cache's flush) runs first: an answer is durable in the cache before its sample line is on
+    disk, so an interrupted run's rerun never redoes a logged sample.
     """
 
+    LINES_PER_WRITE = 64
+    SECONDS_PER_WRITE = 0.5
+
     def __init__(
-        self, out_dir: Path, task: str, stamp: str, group: ProcessGroup, *, enabled: bool = True
+        self,
+        out_dir: Path,
+        task: str,
+        stamp: str,
+        group: ProcessGroup,
+        *,
+        enabled: bool = True,
+        before_write: Callable[[], None] | None = None,
     ) -> None:
         self.enabled = enabled
         self.group = group
+        self._before_write = before_write
+        self._lines: list[str] = []
+        self._last_write = time.monotonic()
         self.path: Path | None = out_dir / f"samples_{task}_{stamp}.jsonl" if enabled else None
         self._stream_path: Path | None = None
         self._handle: IO[str] | None = None
@@ -67,14 +84,30 @@ class SamplesWriter:
         if prompt is not None:
             line["prompt"] = prompt[0] if len(prompt) == 1 else prompt
         line["_index"] = index
-        self._handle.write(_dump(line))
-        self._handle.flush()
         if index < self._last_index:
             self.streamed_in_order = False
         self._last_index = index
+        self._lines.append(_dump(line))
+        if (
+            len(self._lines) >= self.LINES_PER_WRITE
+            or time.monotonic() - self._last_write > self.SECONDS_PER_WRITE
+        ):
+            self.write_pending()
+
+    def write_pending(self) -> None:
+        """Make the answers durable (`before_write`), then write the buffered lines."""
+        self._last_write = time.monotonic()
+        if self._handle is None or not self._lines:
+            return
+        if self._before_write is not None:
+            self._before_write()
+        self._handle.write("".join(self._lines))
+        self._handle.flush()
+        self._lines = []
 
     def close_stream(self) -> None:
         if self._handle is not None:
+            self.write_pending()
             self._handle.close()
             self._handle = None
 

@@ -19,17 +19,21 @@ from typing import Any
 from . import __version__
 from .backend import Backend, BackendOptions
 from .cache import NullCache, RequestCache, default_cache_path
+from .chat_protocol import readable_messages
 from .data_files import default_data_dir, sha256_file
 from .distributed import ProcessGroup, current_process_group
 from .environment import environment_info
 from .errors import MoralbenchError, OptionError, RunFailures
+from .item_limits import MAX_FIELD_CHARS, bound_document
 from .judges import JudgeContext
 from .plugin_manager import get_plugin_manager
 from .progress import RequestProgress
 from .redaction import redact_args
 from .registry import Registry, build_registry
-from .requests import ChoiceRequest, GenerateRequest, Request, Response, context_text
+from .requests import ChoiceRequest, GenerateRequest, Message, Request, Response, context_text
 from .results import SamplesWriter, model_slug, timestamp, write_results
+from .run_checks import check_run_options
+from .run_folder import RunMarker, config_key
 from .run_options import option_values, options_per_task, results_location
 from .task import Doc, Record, Task, TaskContext
 
@@ -118,6 +122,24 @@ def _prompt_hash(requests: Sequence[Request]) -> str:
     return h.hexdigest()
 
 
+def _sample_prompt(backend: Backend, request: Request) -> tuple[str, dict[str, Any] | None]:
+    """The prompt text for a sample line and, when the backend tells, what it sends."""
+    shown = backend.shown_prompt(request)
+    if shown is None:
+        return context_text(request.context) + request.answer_prefix, None
+    if isinstance(shown.get("text"), str):
+        return shown["text"], shown
+    messages = [Message(m["role"], m["content"]) for m in shown.get("messages", [])]
+    return readable_messages(messages), shown
+
+
+def _task_prompt_mode(backend: Backend, requests_seen: Sequence[Request]) -> dict[str, Any]:
+    mode = backend.prompt_mode()
+    facts: dict[str, Any] = mode.as_dict() if mode is not None else {"mode": "unknown"}
+    facts["variants"] = any(isinstance(r, ChoiceRequest) and r.variants for r in requests_seen)
+    return facts
+
+
 @dataclass
 class _Pending:
     """Bookkeeping for one document while its requests are answered."""
@@ -135,6 +157,8 @@ class Run:
         self.group: ProcessGroup = current_process_group()
         self.requests_sent = 0
         self.requests_total = 0
+        self.prompt_modes: dict[str, dict[str, Any]] = {}
+        self.truncated: dict[str, int] = {}
 
     # -- set-up -------------------------------------------------------------------------
     def _task_data_dir(self, factory: Any, data_dir: Path) -> Path:
@@ -176,20 +200,52 @@ class Run:
             )
         return build_registry(plugins)
 
-    def _load_backend(self, registry: Registry, name: str, args: Mapping[str, str]) -> Backend:
-        options = BackendOptions(
+    def _backend_options(self) -> BackendOptions:
+        return BackendOptions(
             device=self.config.device,
             batch_size=self.config.batch_size,
             seed=self.config.seed,
             process_index=self.group.index,
             num_processes=self.group.count,
         )
-        return registry.model(name).load(args, options)
+
+    def _load_backend(self, registry: Registry, name: str, args: Mapping[str, str]) -> Backend:
+        return registry.model(name).load(args, self._backend_options())
+
+    def _start_marker(
+        self, out_dir: Path, stamp: str, tasks: Sequence[Task], secret_args: Sequence[str]
+    ) -> RunMarker | None:
+        """Lock this run's output folder; remove what killed runs of this configuration left."""
+        if not self.group.is_main:
+            return None
+        config = self.config
+        key = config_key(
+            {
+                "model": config.model,
+                "model_args": redact_args(config.model_args, secret_args),
+                "tasks": [t.name for t in tasks],
+                "split": config.split,
+                "limit": config.limit,
+                "seed": config.seed,
+                "num_fewshot": config.num_fewshot,
+                "task_args": config.task_args,
+                "sample_data": config.sample_data,
+            }
+        )
+        marker = RunMarker(out_dir, stamp, key)
+        removed = marker.start()
+        if removed:
+            config.log(
+                f"removed {len(removed)} partial file(s) that an interrupted run of this "
+                f"configuration left in {out_dir}"
+            )
+        return marker
 
     # -- the run ------------------------------------------------------------------------
     def execute(self) -> dict[str, Any]:
         config = self.config
         started = time.perf_counter()
+        check_run_options(config)
         registry = self._registry()
         factories = registry.resolve_tasks(config.tasks)
         spec = registry.model(config.model)
@@ -230,6 +286,8 @@ class Run:
             _render_first_doc(task, config.split)
             tasks.append(task)
 
+        # Model args checked cheaply after the tasks (their errors come first), before loading.
+        spec.check(config.model_args, self._backend_options())
         backend = self._load_backend(registry, config.model, config.model_args)
         fingerprint = backend.fingerprint()
         described = backend.describe()  # before close(), which may free the model
@@ -241,6 +299,7 @@ class Run:
         slug = model_slug(config.model, config.model_args)
         stamp = self.group.broadcast(timestamp())
         out_dir, results_path = results_location(config.output_path, slug, stamp)
+        marker = self._start_marker(out_dir, stamp, tasks, spec.secret_args)
         results: dict[str, Any] = {}
         task_info: dict[str, Any] = {}
         data_info: dict[str, Any] = {}
@@ -252,7 +311,12 @@ class Run:
             for task in tasks:
                 t0 = time.perf_counter()
                 writer = SamplesWriter(
-                    out_dir, task.name, stamp, self.group, enabled=config.log_samples
+                    out_dir,
+                    task.name,
+                    stamp,
+                    self.group,
+                    enabled=config.log_samples,
+                    before_write=cache.flush,
                 )
                 records = self._run_split(
                     task, config.split, backend, fingerprint, cache, writer, limit=config.limit
@@ -299,6 +363,10 @@ class Run:
                 ]
                 task_timing[task.name] = round(time.perf_counter() - t0, 3)
             described = backend.describe()  # again: counters (e.g. API retries) are final now
+        except BaseException:
+            if marker is not None:
+                marker.abandon()  # its partial files are removed by the next such run
+            raise
         finally:
             cache.close()
             backend.close()
@@ -333,15 +401,24 @@ class Run:
                 "requests_per_second": round(self.requests_total / wall, 3) if wall else None,
                 "per_task_seconds": task_timing,
             },
-            "cache": {"enabled": config.use_cache, "hits": cache.hits, "misses": cache.misses},
+            "cache": {
+                "enabled": config.use_cache,
+                "hits": cache.hits,
+                "misses": cache.misses,
+                "corrupt_rows": cache.corrupt,
+            },
             "failures": failures,
+            "truncation": {"max_field_chars": MAX_FIELD_CHARS, "items": dict(self.truncated)},
             "summary": summaries,
             "samples_files": samples_files,
+            "prompt_modes": {t.name: self.prompt_modes.get(t.name) for t in tasks},
             "environment": environment_info(described.get("device")),
         }
         if self.group.is_main:
             path = write_results(results_path, payload)
             payload["results_file"] = str(path)
+            if marker is not None:
+                marker.finish()
             total_failed = sum(failures.values())
             if total_failed and not config.allow_failures:
                 raise RunFailures(total_failed, str(path))
@@ -353,7 +430,29 @@ class Run:
         docs = task.docs(split)
         if limit is not None:
             docs = itertools.islice(docs, limit)
-        return list(docs)
+        found = list(docs)
+        if not found:
+            files = ", ".join(str(p) for p in task.data_files(task.context.data_dir, split))
+            raise MoralbenchError(
+                f"task {task.name!r}: split {split!r} has no documents ({files or 'no file'}); "
+                "an empty split would report metrics over nothing"
+            )
+        return self._bounded_docs(task, found)
+
+    def _bounded_docs(self, task: Task, docs: list[Doc]) -> list[Doc]:
+        """Cut over-long text fields before they are rendered and tokenized; count and warn."""
+        out, cut = [], 0
+        for doc in docs:
+            bounded, was_cut = bound_document(doc)
+            out.append(bounded)
+            cut += was_cut
+        if cut:
+            self.truncated[task.name] = self.truncated.get(task.name, 0) + cut
+            self.config.log(
+                f"warning: {cut} document(s) of {task.name!r} have a text field longer than "
+                f"{MAX_FIELD_CHARS:,} characters; cut to that length before tokenizing"
+            )
+        return out
 
     def _run_split(
         self,
@@ -387,8 +486,15 @@ class Run:
             for key in dict.fromkeys(keys):
                 waiting_on[key].append(item)
         self.requests_total += len(unique)
+        self.prompt_modes[task.name] = _task_prompt_mode(backend, list(unique.values()))
 
+        corrupt_before = cache.corrupt
         answers: dict[str, Response] = cache.get_many(fingerprint, unique)
+        if cache.corrupt > corrupt_before:
+            self.config.log(
+                f"warning: {cache.corrupt - corrupt_before} damaged cache row(s) for "
+                f"{task.name!r} ignored; those requests are asked again"
+            )
         records: list[tuple[int, Record]] = []
 
         def complete(item: _Pending) -> None:
@@ -403,9 +509,22 @@ class Run:
             errors = [r.error for r in responses if r.error]
             if errors and "error" not in record:
                 record["error"] = errors[0]
-            if writer is not None:
-                prompt = [context_text(r.context) + r.answer_prefix for r in item.requests]
-                writer.write(item.index, record, prompt if self.config.log_prompts else None)
+            mode = backend.prompt_mode()
+            if mode is not None:
+                record["prompt_mode"] = {
+                    **mode.as_dict(),
+                    "variants": any(
+                        isinstance(r, ChoiceRequest) and bool(r.variants) for r in item.requests
+                    ),
+                }
+            if writer is not None and self.config.log_prompts:
+                shown = [_sample_prompt(backend, r) for r in item.requests]
+                sent = [s for _, s in shown if s is not None]
+                if sent:
+                    record["sent"] = sent[0] if len(sent) == 1 else sent
+                writer.write(item.index, record, [text for text, _ in shown])
+            elif writer is not None:
+                writer.write(item.index, record, None)
             records.append((item.index, record))
 
         for key in answers:

@@ -24,6 +24,8 @@ TASK_KEYS = (
     "doc_id",
     "choices",
     "choices_field",
+    "choice_variants",
+    "answer_instruction",
     "target",
     "human_counts",
     "templates",

@@ -9,6 +9,8 @@ dataset:
   splits: {test: my/test.jsonl, dev: my/dev.jsonl}
 doc_id: id                        # field holding a unique id (default: line number)
 choices: [" yes", " no"]          # or choices_field: name of a list field
+choice_variants: [["Yes"], ["No"]]  # optional, per choice: further strings that count as it
+answer_instruction: Reply yes or no.   # optional: ends the user message in chat mode
 target: label                     # field: an index or the text of a choice
 human_counts: votes               # optional field: vote counts per choice
 templates:
@@ -21,6 +23,7 @@ sample_data: samples              # optional folder beside this file, for --samp
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +37,7 @@ from .errors import OptionError, TaskDataError, TaskDefinitionError
 from .prompts import PromptTemplate, plain_context
 from .requests import ChoiceRequest, Message, Request, Response
 from .task import Doc, Record, Task, TaskContext
+from .task_files import MAX_DATA_BYTES, check_regular_file, confined_path
 from .yaml_schema import check_task_keys, is_task_definition
 
 REQUIRED_KEYS = ("task", "version", "dataset", "templates", "target")
@@ -56,7 +60,11 @@ class YamlTaskFactory:
         self.version = str(config["version"])
         self.description = str(config.get("description", ""))
         sample = config.get("sample_data")
-        self.sample_data_dir = path.parent / str(sample) if sample else None
+        self.sample_data_dir = (
+            confined_path(self.name, path.parent / str(sample), [path.parent], "sample_data")
+            if sample
+            else None
+        )
         fewshot = config.get("fewshot_split")
         self.fewshot_split = str(fewshot) if fewshot else None
         dataset = config["dataset"]
@@ -71,6 +79,8 @@ class YamlTaskFactory:
             name: PromptTemplate.from_config(self.name, str(name), value, path.parent)
             for name, value in templates.items()
         }
+        self.choice_variants = _choice_variants(path, config)
+        self.answer_instruction = str(config.get("answer_instruction") or "")
 
     def __call__(self, context: TaskContext) -> Task:
         return YamlTask(self, context)
@@ -92,7 +102,15 @@ class YamlTaskFactory:
         if relative is None:
             return []
         base = self.path.parent if dataset.get("base", "data") == "task" else data_dir
-        return [base / str(relative)]
+        return [self._confined_data_path(base / str(relative), data_dir)]
+
+    def _confined_data_path(self, path: Path, data_dir: Path) -> Path:
+        """A data path inside the task's folder or the data dir (resolved), else refused."""
+        roots = [self.path.parent, data_dir]
+        if self.sample_data_dir is not None:
+            roots.append(self.sample_data_dir)
+        confined_path(self.name, path, roots, "data file")
+        return path
 
 
 class YamlTask(Task):
@@ -148,6 +166,7 @@ class YamlTask(Task):
     def docs(self, split: str) -> Iterable[Doc]:
         config = self.factory.config
         (path,) = self.require_files(split)
+        check_regular_file(self.name, path, "data file", MAX_DATA_BYTES)
         rows = read_csv(path) if config["dataset"].get("format") == "csv" else read_jsonl(path)
         id_field = config.get("doc_id")
         for line, row in rows:
@@ -242,7 +261,15 @@ class YamlTask(Task):
             if self.template.is_chat
             else self._plain_prompt(doc, shots)
         )
-        return [ChoiceRequest(context, tuple(doc["_choices"]), self.template.answer_prefix)]
+        return [
+            ChoiceRequest(
+                context,
+                tuple(doc["_choices"]),
+                self.template.answer_prefix,
+                variants=self.factory.choice_variants,
+                answer_instruction=self.factory.answer_instruction,
+            )
+        ]
 
     def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
         return choice_fields(responses[0], doc["_choices"], doc["_target"], doc.get("_counts"))
@@ -260,6 +287,34 @@ class YamlTask(Task):
         )
 
 
+def _choice_variants(path: Path, config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:
+    """`choice_variants`: per choice of `choices`, the further strings that count as it."""
+    raw = config.get("choice_variants")
+    if raw is None:
+        return ()
+    fixed = config.get("choices")
+    if not isinstance(fixed, list):
+        raise TaskDefinitionError(f"{path}: choice_variants needs a fixed `choices` list")
+    if not isinstance(raw, list) or len(raw) != len(fixed):
+        raise TaskDefinitionError(
+            f"{path}: choice_variants must list one list of strings per choice ({len(fixed)})"
+        )
+    owner: dict[str, int] = {}
+    for k, values in enumerate(raw):
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise TaskDefinitionError(
+                f"{path}: choice_variants entry {k + 1} (for {fixed[k]!r}) must be a list of "
+                "non-empty strings; quote words YAML reads otherwise (yes, no, on, off)"
+            )
+        for value in values:
+            if owner.setdefault(value, k) != k:
+                raise TaskDefinitionError(
+                    f"{path}: {value!r} is declared for two choices "
+                    f"({fixed[owner[value]]!r}, {fixed[k]!r})"
+                )
+    return tuple(tuple(values) for values in raw)
+
+
 def load_yaml_tasks(folder: Path | str) -> list[YamlTaskFactory]:
     """Every `*.yaml` / `*.yml` task definition under a folder (recursively)."""
     root = Path(folder)
@@ -267,12 +322,35 @@ def load_yaml_tasks(folder: Path | str) -> list[YamlTaskFactory]:
         raise TaskDefinitionError(f"task folder not found: {root}")
     factories = []
     for path in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
-        text = path.read_text(encoding="utf-8")
-        try:
-            config = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise TaskDefinitionError(f"{path}: invalid YAML: {exc}") from exc
+        text, config = _read_yaml(path)
         if is_task_definition(config):
             check_task_keys(path, text)
             factories.append(YamlTaskFactory(path, config))
     return factories
+
+
+def _read_yaml(path: Path) -> tuple[str, Any]:
+    """(text, parsed) of one YAML file; anything wrong is a `TaskDefinitionError` (file:line)."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TaskDefinitionError(f"{path}:{line}: not valid UTF-8 ({exc.reason})") from exc
+    try:
+        config = yaml.safe_load(text)
+        # YAML's "\\ud800" escapes make lone surrogates, which no file or tokenizer can encode
+        json.dumps(config, ensure_ascii=False, default=str).encode("utf-8")
+        return text, config
+    except UnicodeEncodeError as exc:
+        raise TaskDefinitionError(f"{path}: invalid YAML: a lone UTF-16 surrogate") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise TaskDefinitionError(f"{where}: invalid YAML: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise TaskDefinitionError(f"{path}: invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise TaskDefinitionError(f"{path}: invalid YAML: nested too deeply") from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date such as 2024-13-45
+        raise TaskDefinitionError(f"{path}: invalid YAML value: {exc}") from exc

@@ -1,14 +1,20 @@
 """The hf backend's choice log-probs equal a naive reference within 1e-4.
 
-The reference runs one full forward pass per context+choice in float32 and reads every
-continuation token's log-prob from full-vocabulary logits: nothing shared, nothing cached.
-Checked on a random-weight Llama built here (fast, exercises the plain-folder load path) and
-on the real demo model, for single- and multi-token choices, with and without the chat
-template, at batch sizes 1 and 8, including contexts that must be left-truncated.
+The reference runs one full forward pass per context+choice (and per declared spelling
+variant, their probabilities summed) in float32 and reads every continuation token's log-prob
+from full-vocabulary logits: nothing shared, nothing cached. It builds the prompt itself from
+the protocol's rules (docs/prompt-protocol.md): completion mode moves the context's trailing
+whitespace into the choice as lm-eval does; chat mode renders the conversation with the
+template (the answer prefix, or the answer instruction, ending the user message) and scores
+each answer as the start of the assistant message, without its leading space. Checked on a
+random-weight Llama built here (fast, exercises the plain-folder load path) and on the real
+demo model, for single- and multi-token choices, with and without the chat template, at
+batch sizes 1 and 8, including contexts that must be left-truncated.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -40,42 +46,77 @@ REQUESTS = [
         (Message("user", "Skipping a birthday for work: acceptable?"),), (" A", " B"), "Answer:"
     ),
     ChoiceRequest("x", (" a much longer continuation with several tokens in it", " b")),
+    ChoiceRequest(
+        "Was it wrong to keep the wallet?",
+        (" A", " B"),
+        "\nAnswer:",
+        variants=(("A", " a", "a"), ("B", " b")),
+    ),
+    ChoiceRequest(
+        "Statement: I returned the wallet.",
+        (" ethical", " unethical"),
+        "\nAnswer: The statement is",
+        variants=(("Ethical",), ("Unethical",)),
+        answer_instruction="Answer with one word: ethical or unethical.",
+    ),
 ]
 
 
-def _prompt(tokenizer, request: ChoiceRequest, chat: bool) -> str:  # type: ignore[no-untyped-def]
+def _chat_text(tokenizer, request: ChoiceRequest) -> str:  # type: ignore[no-untyped-def]
     context = request.context
-    if chat:
-        messages = (
-            [{"role": "user", "content": context}]
-            if isinstance(context, str)
-            else [{"role": m.role, "content": m.content} for m in context]
-        )
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return text + request.answer_prefix
+    messages = (
+        [{"role": "user", "content": context.strip()}]
+        if isinstance(context, str)
+        else [{"role": m.role, "content": m.content} for m in context]
+    )
+    tail = request.answer_instruction.strip() or request.answer_prefix.strip()
+    if tail:
+        messages[-1]["content"] = messages[-1]["content"].rstrip() + "\n\n" + tail
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def _completion_text(request: ChoiceRequest) -> str:
+    context = request.context
     if isinstance(context, str):
         return context + request.answer_prefix
     return "\n\n".join(m.content for m in context) + request.answer_prefix
 
 
 @torch.inference_mode()
-def naive_logprobs(model, tokenizer, text: str, choices, max_length: int) -> list[float]:  # type: ignore[no-untyped-def]
+def naive_logprobs(model, tokenizer, request: ChoiceRequest, chat: bool, max_length: int):  # type: ignore[no-untyped-def]
+    """Per choice, log of the summed probability of its spellings: one full forward each."""
+
     def enc(s: str) -> list[int]:
         return tokenizer(s, add_special_tokens=False)["input_ids"]
 
-    context = text.rstrip()
-    moved = text[len(context) :]
-    context_ids = enc(context)
-    continuations = [enc(context + moved + c)[len(context_ids) :] for c in choices]
-    keep = max_length - max(len(c) for c in continuations) + 1
+    variants = request.variants or tuple(() for _ in request.choices)
+    spellings = [
+        list(dict.fromkeys([choice.lstrip() if chat else choice, *extra]))
+        for choice, extra in zip(request.choices, variants, strict=True)
+    ]
+    if chat:
+        context_ids = enc(_chat_text(tokenizer, request))
+        continuations = [[enc(s) for s in group] for group in spellings]
+    else:
+        text = _completion_text(request)
+        context = text.rstrip()
+        moved = text[len(context) :]
+        context_ids = enc(context)
+        continuations = [
+            [enc(context + moved + s)[len(context_ids) :] for s in group] for group in spellings
+        ]
+    keep = max_length - max(len(c) for group in continuations for c in group) + 1
     context_ids = context_ids[-keep:]
     scores = []
-    for cont in continuations:
-        sequence = torch.tensor([context_ids + cont])
-        logits = model(sequence).logits[0].float()
-        logprobs = torch.log_softmax(logits, dim=-1)
-        start = len(context_ids) - 1
-        scores.append(sum(logprobs[start + k, tok].item() for k, tok in enumerate(cont)))
+    for group in continuations:
+        total = 0.0
+        for cont in group:
+            sequence = torch.tensor([context_ids + cont])
+            logits = model(sequence).logits[0].float()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            start = len(context_ids) - 1
+            total += math.exp(sum(logprobs[start + k, tok].item() for k, tok in enumerate(cont)))
+        scores.append(math.log(total))
     return scores
 
 
@@ -96,9 +137,8 @@ def _check(backend, chat: bool) -> float:  # type: ignore[no-untyped-def]
     for index, request in enumerate(REQUESTS):
         key = (backend.fingerprint(), chat, index)
         if key not in _REFERENCE:
-            text = _prompt(backend.tokenizer, request, chat)
             _REFERENCE[key] = naive_logprobs(
-                backend.model, backend.tokenizer, text, request.choices, backend.max_length
+                backend.model, backend.tokenizer, request, chat, backend.max_length
             )
         expected = _REFERENCE[key]
         got = answers[index].logprobs

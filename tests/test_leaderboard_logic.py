@@ -288,3 +288,27 @@ def test_docs_cover_every_leaderboard_option_and_show_the_page() -> None:
     assert "img/leaderboard.png" in images
     for image in images:
         assert (REPO / "docs" / image).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_chat_and_completion_runs_of_one_model_are_never_one_row(tmp_path: Path) -> None:
+    """Same model and fingerprint, scored in two prompt modes: two rows, labelled, noted."""
+    for name, mode, stamp in (
+        ("chat", "chat", "2030-01-01T00-00-00"),
+        ("completion", "completion", "2030-01-02T00-00-00"),
+    ):
+        path = write_run(tmp_path, name, "toy_task", [1, 0, 1, 1], stamp=stamp)
+        payload = json.loads(path.read_text())
+        payload["config"]["model_args"] = {"model": "same"}
+        payload["model"]["fingerprint"] = "fp-same"
+        payload["prompt_modes"] = {"toy_task": {"mode": mode, "prefill": False, "variants": False}}
+        path.write_text(json.dumps(payload))
+    board = build_leaderboard([tmp_path])
+    runs = [row.run for row in board.rows if row.kind == "run"]
+    assert sorted(r.prompt_mode for r in runs) == ["chat", "completion"]
+    assert sorted(r.label for r in runs) == ["toy · same [chat]", "toy · same [completion]"]
+    assert any(
+        "mixes prompt modes (chat: 1 row(s), completion: 1 row(s))" in n for n in board.notes
+    )
+    # One mode only: no note.
+    (tmp_path / "completion").rename(tmp_path.parent / "completion_elsewhere")
+    assert not any("mixes prompt modes" in n for n in build_leaderboard([tmp_path]).notes)

@@ -340,6 +340,13 @@ def copy_run(
         records = [r for r in run.samples(task) if keep is None or keep(r)]
         (dest / name).write_text("".join(json.dumps(r) + "\n" for r in records))
         payload["samples_files"][task] = name
+        if keep is not None:  # a part reports the items it holds (a shorter file is refused)
+            failed = sum(1 for r in records if r.get("error"))
+            payload["results"][task] = {
+                **payload["results"][task],
+                "n": len(records) - failed,
+                "n_failed": failed,
+            }
     if edit is not None:
         edit(payload)
     path = dest / f"results_{stamp}.json"

@@ -30,7 +30,7 @@ LN = math.log
 
 
 # -- top_logprobs --------------------------------------------------------------------------
-def test_token_variants_are_summed_and_covered_mass_reported() -> None:
+def test_declared_spellings_are_summed_and_covered_mass_reported() -> None:
     top = [
         ("Yes", LN(0.4)),
         (" yes", LN(0.2)),
@@ -38,11 +38,36 @@ def test_token_variants_are_summed_and_covered_mass_reported() -> None:
         ("The", LN(0.25)),
         ("YES", LN(0.05)),
     ]
-    logprobs, details = choice_logprobs_from_top([" yes", " no"], top)
+    spellings = ((" yes", "Yes", "YES"), (" no", " No"))
+    logprobs, details = choice_logprobs_from_top(spellings, top)
     assert logprobs == pytest.approx((LN(0.65), LN(0.1)))
     assert details["covered_mass"] == pytest.approx(0.75)
     assert details["floored"] == []
     assert details["top_k"] == 5
+    assert details["counted_tokens"] == ["Yes", " yes", " No", "YES"]
+
+
+def test_only_declared_spellings_count() -> None:
+    # The choice strings alone: "Yes" and "YES" are other answers, " No" is not " no".
+    top = [("Yes", LN(0.4)), (" yes", LN(0.2)), (" No", LN(0.1)), ("The", LN(0.2))]
+    logprobs, details = choice_logprobs_from_top(((" yes",), (" no",)), top)
+    # floor: min(smallest listed 0.1, unlisted 0.1)
+    assert logprobs == pytest.approx((LN(0.2), LN(0.1)))
+    assert details["covered_mass"] == pytest.approx(0.2)
+    assert details["floored"] == [1]
+
+
+def test_a_longer_spelling_counts_through_its_first_token() -> None:
+    # "Unethical" is "Un" + "ethical" for many tokenizers: "Un" begins only that choice.
+    # "The" begins no spelling and counts for nothing.
+    top = [("Eth", LN(0.5)), ("The", LN(0.3)), ("Un", LN(0.1)), ("ethical", LN(0.05))]
+    spellings = (("ethical", "Ethical"), ("unethical", "Unethical"))
+    logprobs, details = choice_logprobs_from_top(spellings, top)
+    assert logprobs == pytest.approx((LN(0.55), LN(0.1)))
+    assert details["first_token_only"] == ["Eth", "Un"]
+    # A token that begins spellings of two choices counts for neither.
+    logprobs, details = choice_logprobs_from_top((("Yes",), ("Yellow",)), [("Ye", LN(0.9))])
+    assert details["covered_mass"] == 0.0 and details["floored"] == [0, 1]
 
 
 def test_a_missing_choice_gets_the_largest_probability_it_could_have() -> None:
@@ -58,9 +83,12 @@ def test_a_missing_choice_gets_the_largest_probability_it_could_have() -> None:
     assert logprobs[1] == pytest.approx(LN(0.01))
 
 
-def test_choices_equal_up_to_case_are_refused() -> None:
+def test_one_string_spelling_two_choices_is_refused() -> None:
     with pytest.raises(AmbiguousChoices):
-        choice_logprobs_from_top([" Yes", "yes"], [("yes", -0.1)])
+        choice_logprobs_from_top([("Yes", "yes"), ("yes",)], [("yes", -0.1)])
+    # Equal up to case is no longer ambiguous: spellings are exact strings.
+    logprobs, _ = choice_logprobs_from_top([(" Yes",), ("yes",)], [("yes", LN(0.9))])
+    assert logprobs[1] == pytest.approx(LN(0.9))
 
 
 # -- exact (echo) ------------------------------------------------------------------------

@@ -105,7 +105,9 @@ def test_killed_run_resumes_and_matches_uninterrupted(
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert first.returncode == -signal.SIGKILL, "the first run must be killed mid-way"
-    assert 15 <= written < N_DOCS
+    [samples] = (tmp_path / "first").glob("*/samples_resume_toy_*.jsonl")
+    on_disk = len(samples.read_text().splitlines())
+    assert 15 <= written <= on_disk < N_DOCS
     assert not list((tmp_path / "first").glob("*/results_*.json"))
 
     run_cli(
@@ -117,7 +119,9 @@ def test_killed_run_resumes_and_matches_uninterrupted(
     [second_file] = (tmp_path / "second").glob("*/results_*.json")
     second = json.loads(second_file.read_text())
     sent = second["timing"]["requests_sent_to_backend"]
-    assert second["cache"]["hits"] >= written - 1  # at most the last answer was uncommitted
+    # The invariant, whatever the load: an answer is in the cache before its sample line is
+    # written, so every line on disk at the kill is a cache hit now.
+    assert second["cache"]["hits"] >= on_disk
     assert 0 < sent <= N_DOCS - second["cache"]["hits"]
     assert second["cache"]["hits"] + sent == N_DOCS
 

@@ -2,8 +2,9 @@
 
 A row is one model under one configuration: the backend name plus the backend's fingerprint
 (which covers the weights and every model argument that changes outputs), or the model args
-when a run has no fingerprint. Within a row, each task variant collects every file that
-reported it:
+when a run has no fingerprint, and the prompt mode (chat or completion, see
+docs/prompt-protocol.md): runs of one model in different modes answered different prompts and
+are never one row. Within a row, each task variant collects every file that reported it:
 
 - the same items with the same scores in several files: a duplicate run; the newest file is
   used unchanged and the others are named in the notes;
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import ResultsFileError
 from .rescoring import recompute
 from .sources import ResultsFile
 from .task_results import TaskResult, task_result
@@ -43,14 +45,31 @@ class RunRow:
     results_files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     label: str = ""
+    #: "chat", "completion", "chat+prefill", or None for results that do not say
+    prompt_mode: str | None = None
 
 
-def row_key(source: ResultsFile) -> tuple[str, str]:
+def prompt_mode(source: ResultsFile) -> str | None:
+    """The prompt mode a results file's tasks were scored in ("a+b" if they differ)."""
+    facts = [m for m in (source.payload.get("prompt_modes") or {}).values() if isinstance(m, dict)]
+    if not facts:
+        described = (source.payload.get("model") or {}).get("prompt_mode")
+        facts = [described] if isinstance(described, dict) else []
+    names = {
+        f"{m.get('mode')}+prefill" if m.get("prefill") else str(m.get("mode"))
+        for m in facts
+        if m.get("mode") and m.get("mode") != "unknown"
+    }
+    return "+".join(sorted(names)) or None
+
+
+def row_key(source: ResultsFile) -> tuple[str, str, str]:
+    mode = prompt_mode(source) or ""
     fingerprint = (source.payload.get("model") or {}).get("fingerprint")
     if fingerprint:
-        return source.config["model"], f"fingerprint:{fingerprint}"
+        return source.config["model"], f"fingerprint:{fingerprint}", mode
     args = json.dumps(source.config["model_args"], sort_keys=True)
-    return source.config["model"], f"args:{args}"
+    return source.config["model"], f"args:{args}", mode
 
 
 def _differs(a: dict[str, Any], b: dict[str, Any]) -> float | None:
@@ -188,13 +207,26 @@ def _shared_params(parts: Sequence[TaskResult], notes: list[str]) -> dict[str, f
 
 
 def combine(
-    sources: Sequence[ResultsFile], known_metrics: Collection[str]
+    sources: Sequence[ResultsFile],
+    known_metrics: Collection[str],
+    on_bad_file: Callable[[Path, ResultsFileError], None] | None = None,
 ) -> tuple[list[RunRow], list[str]]:
-    """Rows (in order of first appearance) and notes about what was merged or dropped."""
+    """Rows (in order of first appearance) and notes about what was merged or dropped.
+
+    A results file whose samples cannot be read is passed to `on_bad_file` and left out
+    (without it, the error propagates).
+    """
     ordered = sorted(sources, key=lambda s: (s.stamp, str(s.path)))
-    rows: dict[tuple[str, str], RunRow] = {}
-    parts: dict[tuple[str, str], dict[TaskVariant, list[TaskResult]]] = {}
+    rows: dict[tuple[str, str, str], RunRow] = {}
+    parts: dict[tuple[str, str, str], dict[TaskVariant, list[TaskResult]]] = {}
     for source in ordered:
+        try:
+            results = [task_result(source, task, known_metrics) for task in source.task_names]
+        except ResultsFileError as exc:
+            if on_bad_file is None:
+                raise
+            on_bad_file(source.path, exc)
+            continue
         key = row_key(source)
         if key not in rows:
             rows[key] = RunRow(
@@ -202,6 +234,7 @@ def combine(
                 model_args={str(k): str(v) for k, v in source.config["model_args"].items()},
                 fingerprint=(source.payload.get("model") or {}).get("fingerprint"),
                 description=dict(source.payload.get("model") or {}),
+                prompt_mode=prompt_mode(source),
             )
             parts[key] = {}
         row = rows[key]
@@ -212,8 +245,7 @@ def combine(
                 f"{source.path.name} gave model args {args}, equivalent to {row.model_args} "
                 "(same fingerprint)"
             )
-        for task in source.task_names:
-            result = task_result(source, task, known_metrics)
+        for result in results:
             parts[key].setdefault(result.variant, []).append(result)
     notes: list[str] = []
     for key, row in rows.items():
@@ -222,4 +254,23 @@ def combine(
             row.tasks[variant] = merged
             row.notes += merge_notes
             notes += merge_notes
+    mixed = mixed_modes_note(list(rows.values()))
+    if mixed:
+        notes.append(mixed)
     return list(rows.values()), notes
+
+
+def mixed_modes_note(rows: Sequence[RunRow]) -> str | None:
+    """A note when the rows were scored in different prompt modes (chat vs completion)."""
+    by_mode: dict[str, int] = {}
+    for row in rows:
+        by_mode[row.prompt_mode or "not recorded"] = (
+            by_mode.get(row.prompt_mode or "not recorded", 0) + 1
+        )
+    if len(by_mode) < 2:
+        return None
+    listed = ", ".join(f"{mode}: {n} row(s)" for mode, n in sorted(by_mode.items()))
+    return (
+        f"this board mixes prompt modes ({listed}): rows in different modes answered "
+        "differently built prompts (docs/prompt-protocol.md), so compare them with care"
+    )

@@ -7,13 +7,13 @@ results folder can be moved or copied), then at the path recorded at run time.
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..data_files import read_jsonl
+from ..data_files import JsonTextError, parse_json, read_jsonl
 from .errors import ResultsFileError
 
 RESULTS_PATTERN = "results_*.json"
@@ -80,9 +80,9 @@ def load_results_file(path: Path) -> ResultsFile:
     except UnicodeDecodeError as exc:
         raise ResultsFileError(path, None, f"not valid UTF-8 ({exc.reason})") from exc
     try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultsFileError(path, exc.lineno, f"bad JSON: {exc.msg}") from exc
+        payload = parse_json(text, allow_nan=False)
+    except JsonTextError as exc:
+        raise ResultsFileError(path, exc.line, exc.reason) from exc
     if not isinstance(payload, dict):
         raise ResultsFileError(path, 1, "expected a JSON object (a moralbench results file)")
     for key, kind in _REQUIRED.items():
@@ -104,12 +104,26 @@ def load_results_file(path: Path) -> ResultsFile:
     return ResultsFile(path, payload)
 
 
+def _check_finite(path: Path, line: int, record: dict[str, Any]) -> None:
+    """Probabilities and log-probabilities must be finite numbers (NaN names file and line)."""
+    for key in ("probs", "logprobs"):
+        values = record.get(key)
+        if values is None:
+            continue
+        if not isinstance(values, list) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values
+        ):
+            raise ResultsFileError(path, line, f"{key!r} must be a list of finite numbers")
+
+
 def load_samples(path: Path) -> list[dict[str, Any]]:
     """Every sample record of a samples JSONL file, in the run's document order."""
     records: list[dict[str, Any]] = []
     for number, record in read_jsonl(path, ResultsFileError):
         if not isinstance(record.get("doc_id"), str):
             raise ResultsFileError(path, number, "expected a sample object with a doc_id")
+        _check_finite(path, number, record)
         record["_line"] = number
         records.append(record)
     # Lines are streamed as documents complete; `_index` restores the run's document order,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..metrics import MetricInfo
 from .catalogue import metric_catalogue
-from .errors import LeaderboardOptionError
+from .errors import LeaderboardOptionError, ResultsFileError
 from .item_scores import item_scores
 from .merging import RunRow, combine
 from .references import (
@@ -56,6 +56,7 @@ class LeaderboardOptions:
     seed: int = 0
     reference_files: tuple[Path, ...] = (BUILTIN_REFERENCES,)
     show_ceiling: bool = True
+    strict: bool = False  # a malformed results or samples file aborts instead of being skipped
     include_sample_data: bool = True  # show `--sample-data` smoke runs (columns labelled so)
 
 
@@ -149,6 +150,14 @@ def _model_name(run: RunRow) -> str:
     return f"{run.model} · {name}" if name else run.model
 
 
+def _name_the_mode_where_it_tells_rows_apart(group: Sequence[RunRow]) -> None:
+    labels = [r.label for r in group]
+    for run, label in zip(group, labels, strict=True):
+        modes = {r.prompt_mode for r, other in zip(group, labels, strict=True) if other == label}
+        if len(modes) > 1:
+            run.label += f" [{run.prompt_mode or 'mode not recorded'}]"
+
+
 def label_runs(runs: Sequence[RunRow]) -> None:
     """Give each row a readable, unique label: the model, plus the args that set it apart."""
     by_base: dict[str, list[RunRow]] = {}
@@ -160,6 +169,7 @@ def label_runs(runs: Sequence[RunRow]) -> None:
         for run in group:
             extra = ", ".join(f"{k}={run.model_args.get(k, 'default')}" for k in differing)
             run.label = f"{base} ({extra})" if extra else base
+        _name_the_mode_where_it_tells_rows_apart(group)
         labels = [r.label for r in group]
         for run in group:
             if labels.count(run.label) > 1:
@@ -328,6 +338,18 @@ def _sort_key(columns: Sequence[Column], wanted: str | None) -> str:
     return matches[0].key
 
 
+def _load_sources(
+    files: Sequence[Path], skip: Callable[[Path, ResultsFileError], None]
+) -> list[ResultsFile]:
+    sources = []
+    for path in files:
+        try:
+            sources.append(load_results_file(path))
+        except ResultsFileError as exc:
+            skip(path, exc)
+    return sources
+
+
 def _without_sample_runs(
     sources: list[ResultsFile], include: bool
 ) -> tuple[list[ResultsFile], int]:
@@ -363,11 +385,22 @@ def build_leaderboard(
     options = options or LeaderboardOptions()
     catalogue = catalogue if catalogue is not None else metric_catalogue(warn)
     files = find_results_files(paths)
+    skipped: dict[Path, ResultsFileError] = {}
+
+    def skip(path: Path, error: ResultsFileError) -> None:
+        if options.strict:
+            raise error
+        skipped[path] = error
+
     sources, left_out = _without_sample_runs(
-        [load_results_file(path) for path in files], options.include_sample_data
+        _load_sources(files, skip), options.include_sample_data
     )
-    runs, notes = combine(sources, catalogue)
+    runs, notes = combine(sources, catalogue, skip)
+    if not runs and skipped:
+        raise next(iter(skipped.values()))  # nothing usable: the first file's own error
+    notes = [f"skipped {p}: {e} (--strict aborts instead)" for p, e in skipped.items()] + notes
     notes += _sample_data_notes(sources, left_out)
+    files = [path for path in files if path not in skipped]
     label_runs(runs)
     variants = _select_variants(runs, options.tasks)
     all_columns = _columns(runs, variants, catalogue)

@@ -59,6 +59,23 @@ def metric_keys(metrics: dict[str, Any], known: Collection[str]) -> list[str]:
     ]
 
 
+def _check_sample_count(
+    source: ResultsFile, task: str, metrics: dict[str, Any], samples_path: Path, found: int
+) -> None:
+    """A samples file with fewer lines than its results report was cut short: refuse it."""
+    n, failed = metrics.get("n"), metrics.get("n_failed") or 0
+    if not (_is_number(n) and _is_number(failed)):
+        return
+    claimed = int(n) + int(failed)
+    if found < claimed:
+        raise ResultsFileError(
+            samples_path,
+            None,
+            f"{found} sample line(s), but {source.path.name} reports {claimed} for {task!r}: "
+            "the file was cut short",
+        )
+
+
 def task_result(
     source: ResultsFile, task: str, known_metrics: Collection[str], *, with_samples: bool = True
 ) -> TaskResult:
@@ -83,6 +100,8 @@ def task_result(
         raise ResultsFileError(source.path, None, f"{task}.ceiling must be a map")
     samples_path = source.samples_path(task) if with_samples else None
     samples = load_samples(samples_path) if samples_path is not None else None
+    if samples is not None and samples_path is not None:
+        _check_sample_count(source, task, metrics, samples_path, len(samples))
     notes = [str(n) for n in metrics.get("notes") or []]
     if with_samples and samples_path is None:
         notes.append(f"samples file of {source.path.name} not found: no per-item comparison")

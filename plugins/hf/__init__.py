@@ -16,5 +16,6 @@ def moralbench_register_models() -> list[BackendSpec]:
             estimators=("exact",),
             description="local transformers causal LM: exact choice log-probs, generation",
             requires={"torch": "torch", "transformers": "transformers"},
+            check_args="moralbench.plugins.hf.arg_checks:check_hf_args",
         )
     ]

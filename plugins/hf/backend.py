@@ -1,15 +1,20 @@
 """The `hf` backend: a local transformers causal LM answering choice and generate requests.
 
 Model args: pretrained=ID_OR_DIR, dtype=auto|bfloat16|float16|float32, revision=,
-trust_remote_code=, gguf_file=, peft=ADAPTER_DIR, chat_template=true|false, max_length=,
+trust_remote_code=, gguf_file=, peft=ADAPTER_DIR, chat_template=true|false (default: true
+when the tokenizer has one), prefill=true|false (chat only, default false), max_length=,
 device_map=, max_batch_tokens=, download=true|false (default false: local files and the HF
 cache only).
+
+Prompts follow `moralbench.chat_protocol`: with the chat template on, the model sees the
+conversation and the answer is scored at the start of the assistant message.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,19 +23,32 @@ import torch
 import transformers
 
 from moralbench.backend import Backend, BackendOptions
+from moralbench.chat_protocol import (
+    COMPLETION,
+    PromptMode,
+    answer_spellings,
+    completion_text,
+    request_conversation,
+    strip_echoed_prefix,
+)
 from moralbench.data_files import sha256_file
 from moralbench.errors import OptionError
 from moralbench.requests import (
     ChoiceRequest,
     ChoiceResponse,
-    Context,
     GenerateRequest,
     GenerateResponse,
+    Request,
 )
 
+from .arg_checks import check_hf_args
 from .choice_scoring import ScoringItem, score_batch, score_items
 from .generation import generate_texts
 from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
+from .prompting import continuation_ids, encode_text, render_chat
+
+#: bumped whenever the text a request turns into changes, so old cached answers are not reused
+PROMPT_PROTOCOL = 2
 
 KNOWN_ARGS = {
     "pretrained",
@@ -40,6 +58,7 @@ KNOWN_ARGS = {
     "gguf_file",
     "peft",
     "chat_template",
+    "prefill",
     "max_length",
     "device_map",
     "max_batch_tokens",
@@ -86,8 +105,7 @@ class HFBackend(Backend):
                 f"hf backend has no model arg(s) {', '.join(sorted(unknown))}; "
                 f"known: {', '.join(sorted(KNOWN_ARGS))}"
             )
-        if not args.get("pretrained"):
-            raise OptionError("hf backend needs model arg pretrained=ID_OR_DIR")
+        check_hf_args(args, options)
         self.args = dict(args)
         self.options = options
         device_map = args.get("device_map") or None
@@ -113,6 +131,9 @@ class HFBackend(Backend):
         self.use_chat_template = _flag(args, "chat_template", has_template)
         if self.use_chat_template and not has_template:
             raise OptionError("chat_template=true but the tokenizer has no chat template")
+        self.prefill = _flag(args, "prefill", False)
+        if self.prefill and not self.use_chat_template:
+            raise OptionError("prefill=true needs the chat template (chat_template=true)")
         self.max_length = int(args.get("max_length") or self._model_max_length())
         self.pad_id = self._pad_id()
         self.max_rows, self.max_tokens = self._batch_limits(options.batch_size)
@@ -174,6 +195,8 @@ class HFBackend(Backend):
             "peft": self.facts.get("peft_sha256"),
             "dtype": str(self.dtype),
             "chat_template": self.use_chat_template,
+            "prefill": self.prefill,
+            "prompt_protocol": PROMPT_PROTOCOL,
             "max_length": self.max_length,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
@@ -184,6 +207,7 @@ class HFBackend(Backend):
             "device": str(self.device),
             "dtype": str(self.dtype).replace("torch.", ""),
             "chat_template": self.use_chat_template,
+            "prompt_mode": self.prompt_mode().as_dict(),
             "max_length": self.max_length,
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "model_class": type(self.model).__name__,
@@ -191,25 +215,9 @@ class HFBackend(Backend):
             **{k: v for k, v in self.facts.items() if k != "pretrained"},
         }
 
-    # -- prompts ------------------------------------------------------------------------
-    def prompt_text(self, context: Context, answer_prefix: str) -> str:
-        """The exact text the model sees before the answer."""
-        if self.use_chat_template:
-            messages = (
-                [{"role": "user", "content": context}]
-                if isinstance(context, str)
-                else [{"role": m.role, "content": m.content} for m in context]
-            )
-            rendered = self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=True
-            )
-            return rendered + answer_prefix
-        if isinstance(context, str):
-            return context + answer_prefix
-        return "\n\n".join(m.content for m in context) + answer_prefix
-
-    def _encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+    # -- prompts (moralbench.chat_protocol) ----------------------------------------------
+    def prompt_mode(self) -> PromptMode:
+        return PromptMode("chat", self.prefill) if self.use_chat_template else COMPLETION
 
     def _bos(self) -> list[int]:
         add_bos = getattr(self.tokenizer, "add_bos_token", False)
@@ -218,35 +226,73 @@ class HFBackend(Backend):
             return [int(bos)]
         return []
 
-    def scoring_item(self, request: ChoiceRequest) -> ScoringItem:
-        """Token ids, split at the tokenizer level as lm-eval does.
+    def prompt_ids(self, request: Request) -> tuple[str, list[int]]:
+        """The exact text the model sees before the answer, and its token ids."""
+        if self.use_chat_template:
+            chat = request_conversation(request, prefill=self.prefill)
+            rendered = render_chat(self.tokenizer, chat)
+            return rendered.text, list(rendered.ids)
+        text = completion_text(request.context, request.answer_prefix)
+        return text, self._bos() + encode_text(self.tokenizer, text)
 
-        Trailing whitespace of the context moves into the continuation; the continuation's
-        tokens are those of `encode(context + choice)` after `len(encode(context))`. The
-        context is left-truncated so that it plus the longest choice fits `max_length`.
-        """
-        context = self.prompt_text(request.context, request.answer_prefix)
-        stripped = context.rstrip()
-        moved = context[len(stripped) :]
-        context_ids = self._bos() + self._encode(stripped)
-        if not context_ids:
-            eos = self.tokenizer.eos_token_id
-            context_ids = [int(eos if eos is not None else self.pad_id)]
-        n_context = len(context_ids) - len(self._bos())
-        whole = self.tokenizer(
-            [stripped + moved + choice for choice in request.choices], add_special_tokens=False
-        )["input_ids"]
-        continuations = []
-        for choice, ids in zip(request.choices, whole, strict=True):
-            cont = tuple(ids[n_context:])
+    def prompt_text(self, request: Request) -> str:
+        return self.prompt_ids(request)[0]
+
+    def spellings(self, request: ChoiceRequest) -> tuple[tuple[str, ...], ...]:
+        return answer_spellings(request.choices, request.variants, self.prompt_mode())
+
+    def shown_prompt(self, request: Request) -> dict[str, Any]:
+        shown: dict[str, Any] = {"text": self.prompt_text(request)}
+        if isinstance(request, ChoiceRequest):
+            shown["answers"] = [list(s) for s in self.spellings(request)]
+        return shown
+
+    def scoring_item(self, request: ChoiceRequest) -> ScoringItem:
+        """Context ids and one continuation per spelling of each choice, in choice order."""
+        flat = [s for spellings in self.spellings(request) for s in spellings]
+        if self.use_chat_template:
+            context_ids, continuations = self._chat_split(request, flat)
+        else:
+            context_ids, continuations = self._completion_split(request, flat)
+        for spelling, cont in zip(flat, continuations, strict=True):
             if not cont:
-                raise OptionError(f"choice {choice!r} encodes to no tokens after the context")
-            continuations.append(cont)
+                raise OptionError(f"choice {spelling!r} encodes to no tokens after the context")
         longest = max(len(c) for c in continuations)
         keep = self.max_length - longest + 1
         if keep < 1:
             raise OptionError(f"a choice is longer than max_length={self.max_length} tokens")
         return ScoringItem(tuple(context_ids[-keep:]), tuple(continuations))
+
+    def _chat_split(
+        self, request: ChoiceRequest, spellings: Sequence[str]
+    ) -> tuple[list[int], list[tuple[int, ...]]]:
+        """Chat mode: the rendered conversation is the context, unchanged (the template's own
+        trailing newline stays in it); each answer is scored where the assistant message
+        starts, or right after the prefilled answer prefix."""
+        chat = request_conversation(request, prefill=self.prefill)
+        rendered = render_chat(self.tokenizer, chat)
+        return list(rendered.ids), [
+            continuation_ids(self.tokenizer, chat.assistant_start, s) for s in spellings
+        ]
+
+    def _completion_split(
+        self, request: ChoiceRequest, spellings: Sequence[str]
+    ) -> tuple[list[int], list[tuple[int, ...]]]:
+        """Completion mode, split at the tokenizer level as lm-eval does: trailing whitespace
+        of the task's text moves into the continuation, whose tokens are those of
+        `encode(context + choice)` after `len(encode(context))`."""
+        context = completion_text(request.context, request.answer_prefix)
+        stripped = context.rstrip()
+        moved = context[len(stripped) :]
+        context_ids = self._bos() + encode_text(self.tokenizer, stripped)
+        if not context_ids:
+            eos = self.tokenizer.eos_token_id
+            context_ids = [int(eos if eos is not None else self.pad_id)]
+        n_context = len(context_ids) - len(self._bos())
+        continuations = [
+            tuple(encode_text(self.tokenizer, stripped + moved + s)[n_context:]) for s in spellings
+        ]
+        return context_ids, continuations
 
     # -- answering ----------------------------------------------------------------------
     def score_choices(
@@ -266,18 +312,22 @@ class HFBackend(Backend):
             max_tokens=self.max_tokens,
         ):
             item = unique[position]
-            details = {
-                "context_tokens": len(item.context),
-                "choice_tokens": [len(c) for c in item.continuations],
-            }
             for index in by_context[item]:
-                yield index, ChoiceResponse(tuple(logprobs), "exact", details)
+                request = requests[index]
+                counts = [len(s) for s in self.spellings(request)]
+                details: dict[str, Any] = {
+                    "context_tokens": len(item.context),
+                    "choice_tokens": [len(c) for c in item.continuations],
+                }
+                if any(n > 1 for n in counts):
+                    details["spelling_logprobs"] = _split(logprobs, counts)
+                yield index, ChoiceResponse(_summed(logprobs, counts), "exact", details)
 
     def generate(
         self, requests: Sequence[GenerateRequest]
     ) -> Iterator[tuple[int, GenerateResponse]]:
-        prompts = [self.prompt_text(r.context, r.answer_prefix) for r in requests]
-        yield from generate_texts(
+        prompts = [self.prompt_ids(r)[1] for r in requests]
+        answered = generate_texts(
             self.model,
             self.tokenizer,
             requests,
@@ -286,10 +336,34 @@ class HFBackend(Backend):
             max_rows=self.max_rows,
             max_tokens=self.max_tokens,
             max_length=self.max_length,
-            bos=self._bos(),
         )
+        for index, response in answered:
+            if self.use_chat_template and not self.prefill and response.error is None:
+                text = strip_echoed_prefix(response.text, requests[index].answer_prefix)
+                response = GenerateResponse(text, response.details)
+            yield index, response
 
     def close(self) -> None:
         del self.model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _split(values: Sequence[float], counts: Sequence[int]) -> list[list[float]]:
+    out, start = [], 0
+    for n in counts:
+        out.append(list(values[start : start + n]))
+        start += n
+    return out
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    if top == -math.inf:
+        return top
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def _summed(values: Sequence[float], counts: Sequence[int]) -> tuple[float, ...]:
+    """Per choice, the log of the summed probabilities of its spellings."""
+    return tuple(_logsumexp(group) for group in _split(values, counts))

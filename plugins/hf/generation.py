@@ -33,15 +33,15 @@ def generate_texts(
     model: Any,
     tokenizer: Any,
     requests: Sequence[GenerateRequest],
-    prompts: Sequence[str],
+    prompts: Sequence[Sequence[int]],
     *,
     device: torch.device,
     max_rows: int,
     max_tokens: int,
     max_length: int,
-    bos: list[int],
 ) -> Iterator[tuple[int, GenerateResponse]]:
-    encoded = [bos + tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    """Generate for each request from its prompt's token ids (BOS included where wanted)."""
+    encoded = [list(p) for p in prompts]
     groups: dict[tuple[Any, ...], list[int]] = {}
     for index, request in enumerate(requests):
         key = (request.max_tokens, request.temperature, request.seed, request.stop)

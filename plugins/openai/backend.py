@@ -4,7 +4,7 @@ Model args: model=NAME, base_url=URL (default https://api.openai.com/v1), api=ch
 api_key_env=VAR (default OPENAI_API_KEY), num_concurrent=8, max_retries=5, timeout=60,
 estimator=auto|exact|top_logprobs|sampled, n_samples=20, temperature=1.0 (sampled only),
 seed= (default: the run seed), top_logprobs=20, alpha=1.0 (sampled smoothing),
-chat_answer_prefix=user|prefill, backoff=1.0, max_backoff=60, sample_max_tokens=16.
+prefill=false|true (chat only), backoff=1.0, max_backoff=60, sample_max_tokens=16.
 See docs/openai-backend.md.
 """
 
@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from moralbench.backend import Backend, BackendOptions
+from moralbench.chat_protocol import COMPLETION, PromptMode, answer_spellings
 from moralbench.errors import OptionError
 from moralbench.redaction import redact_url
 from moralbench.requests import (
@@ -24,6 +26,7 @@ from moralbench.requests import (
     ChoiceResponse,
     GenerateRequest,
     GenerateResponse,
+    Request,
 )
 
 from .credentials import load_credentials
@@ -51,6 +54,9 @@ from .replies import (
 from .sampled import smoothed_logprobs
 from .settings import parse_settings
 from .top_logprobs import AmbiguousChoices, choice_logprobs_from_top
+
+#: bumped whenever the prompt a request turns into changes, so old cached answers are not reused
+PROMPT_PROTOCOL = 2
 
 
 class OpenAIBackend(Backend):
@@ -90,8 +96,7 @@ class OpenAIBackend(Backend):
             "api": s.api,
             "estimator": self.estimator,
         }
-        if s.api == "chat":
-            facts["chat_answer_prefix"] = s.chat_answer_prefix
+        facts["prompt_mode"] = self.prompt_mode().as_dict()
         if self.estimator == "top_logprobs":
             facts["top_logprobs"] = s.top_logprobs
         if self.estimator == "sampled":
@@ -105,7 +110,11 @@ class OpenAIBackend(Backend):
         return facts
 
     def fingerprint(self) -> str:
-        payload = {"backend": "openai", **self._answer_settings()}
+        payload = {
+            "backend": "openai",
+            "prompt_protocol": PROMPT_PROTOCOL,
+            **self._answer_settings(),
+        }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def describe(self) -> dict[str, Any]:
@@ -123,6 +132,27 @@ class OpenAIBackend(Backend):
             facts["estimator_probe"] = dict(self.probe_notes)
         return facts
 
+    # -- prompts (moralbench.chat_protocol) ----------------------------------------------
+    def prompt_mode(self) -> PromptMode:
+        return (
+            PromptMode("chat", self.settings.prefill) if self.settings.api == "chat" else COMPLETION
+        )
+
+    def spellings(self, request: ChoiceRequest) -> tuple[tuple[str, ...], ...]:
+        return answer_spellings(request.choices, request.variants, self.prompt_mode())
+
+    def shown_prompt(self, request: Request) -> dict[str, Any]:
+        """The endpoint and the prompt part of the body as sent (no key, no base URL)."""
+        payload = self._base_payload(request)
+        shown: dict[str, Any] = {"endpoint": endpoint(self.settings.api)}
+        if "messages" in payload:
+            shown["messages"] = payload["messages"]
+        else:
+            shown["text"] = payload["prompt"]
+        if isinstance(request, ChoiceRequest):
+            shown["answers"] = [list(s) for s in self.spellings(request)]
+        return shown
+
     # -- choice scoring -----------------------------------------------------------------
     def score_choices(
         self, requests: Sequence[ChoiceRequest]
@@ -137,7 +167,7 @@ class OpenAIBackend(Backend):
         async def job(index: int) -> ChoiceResponse:
             try:
                 logprobs, details = await scorer(requests[index])
-            except (ApiError, AmbiguousChoices) as exc:
+            except (ApiError, AmbiguousChoices, ValueError) as exc:
                 return ChoiceResponse((), self.estimator, {}, error=str(exc))
             return ChoiceResponse(logprobs, self.estimator, details)
 
@@ -145,8 +175,10 @@ class OpenAIBackend(Backend):
 
     def _base_payload(self, request: ChoiceRequest | GenerateRequest) -> dict[str, Any]:
         s = self.settings
+        mode = "prefill" if s.prefill else "user"
+        instruction = getattr(request, "answer_instruction", "")
         return prompt_payload(
-            s.api, s.model, request.context, request.answer_prefix, s.chat_answer_prefix
+            s.api, s.model, request.context, request.answer_prefix, mode, instruction
         )
 
     async def _score_exact(
@@ -157,16 +189,26 @@ class OpenAIBackend(Backend):
             data = await self.client.post("completions", echo_payload(self.settings.model, prompt))
             return continuation_logprob(echoed_tokens(data), boundary, len(prompt))
 
-        outcomes = await asyncio.gather(*(one(c) for c in request.choices), return_exceptions=True)
+        spellings = self.spellings(request)
+        flat = [text for group in spellings for text in group]
+        outcomes = await asyncio.gather(*(one(c) for c in flat), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
         scored: list[tuple[float, dict[str, Any]]] = outcomes  # type: ignore[assignment]
-        details = {
+        details: dict[str, Any] = {
             "choice_tokens": [d["tokens"] for _, d in scored],
             "boundary_merged": any(d["boundary_merged"] for _, d in scored),
         }
-        return tuple(lp for lp, _ in scored), details
+        logprobs, start = [], 0
+        for group in spellings:
+            values = [lp for lp, _ in scored[start : start + len(group)]]
+            start += len(group)
+            top = max(values)
+            logprobs.append(top + math.log(sum(math.exp(v - top) for v in values)))
+        if len(flat) > len(spellings):
+            details["spelling_logprobs"] = [lp for lp, _ in scored]
+        return tuple(logprobs), details
 
     async def _score_top_logprobs(
         self, request: ChoiceRequest
@@ -178,7 +220,7 @@ class OpenAIBackend(Backend):
         if retried:
             data = await self._post_at_least_one_token(api, payload)
         logprobs, details = choice_logprobs_from_top(
-            request.choices, first_token_top_logprobs(data, api)
+            self.spellings(request), first_token_top_logprobs(data, api)
         )
         if retried:
             details["min_tokens_retry"] = True
@@ -216,9 +258,9 @@ class OpenAIBackend(Backend):
             )
             data = await self.client.post(endpoint(s.api), payload)
             replies += reply_texts(data, s.api)[:wanted]
-        if s.api == "chat":
+        if s.api == "chat" and not s.prefill:
             replies = [strip_echoed_prefix(r, request.answer_prefix) for r in replies]
-        return smoothed_logprobs(replies, request.choices, s.alpha)
+        return smoothed_logprobs(replies, self.spellings(request), s.alpha)
 
     # -- generation ---------------------------------------------------------------------
     def generate(
@@ -239,7 +281,7 @@ class OpenAIBackend(Backend):
                 details: dict[str, Any] = {"finish_reason": finish_reason(data)}
             except ApiError as exc:
                 return GenerateResponse("", {}, error=str(exc))
-            if self.settings.api == "chat":
+            if self.settings.api == "chat" and not self.settings.prefill:
                 text = strip_echoed_prefix(text, request.answer_prefix)
             return GenerateResponse(cut_at_stop(text, request.stop), details)
 

@@ -1,20 +1,19 @@
 """The JSON bodies sent to the chat and completions endpoints.
 
-Chat endpoint and `answer_prefix`: the server applies the chat template, so the prefix cannot
-simply be written at the start of the assistant turn as the hf backend does.
-`chat_answer_prefix=user` (default, works everywhere) appends the prefix to the last user
-message after a blank line ("...\n\nAnswer:"), which models read as "answer now";
-`chat_answer_prefix=prefill` sends it as a trailing assistant message, for servers that
-continue a final assistant message instead of starting a new one.
-
-Completions endpoint: a text context is sent as is, followed by the prefix; chat messages
-are joined by blank lines (the server applies no chat template to a completions prompt).
+The prompt follows `moralbench.chat_protocol`, as in every backend: on the chat endpoint the
+answer prefix ends the last user message after a blank line (the server applies the chat
+template and the model's answer is the start of its reply); with `prefill=true` it is sent as
+a final assistant message instead, for servers that continue a final assistant message. On the
+completions endpoint the context is sent as is, followed by the prefix; chat messages are
+joined by blank lines (the server applies no chat template to a completions prompt).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from moralbench.chat_protocol import completion_text, conversation
+from moralbench.chat_protocol import strip_echoed_prefix as strip_echoed_prefix
 from moralbench.requests import Context
 
 # OpenAI accepts at most four stop sequences; further ones are applied on our side.
@@ -26,46 +25,33 @@ def endpoint(api: str) -> str:
     return "chat/completions" if api == "chat" else "completions"
 
 
-def chat_messages(context: Context, answer_prefix: str, mode: str) -> list[dict[str, str]]:
-    if isinstance(context, str):
-        messages = [{"role": "user", "content": context}]
-    else:
-        messages = [{"role": m.role, "content": m.content} for m in context]
-    prefix = answer_prefix.strip()
-    if not prefix:
-        return messages
-    if mode == "prefill":
-        return [*messages, {"role": "assistant", "content": answer_prefix}]
-    if messages and messages[-1]["role"] == "user":
-        last = messages[-1]
-        return [
-            *messages[:-1],
-            {"role": "user", "content": f"{last['content'].rstrip()}\n\n{prefix}"},
-        ]
-    return [*messages, {"role": "user", "content": prefix}]
+def chat_messages(
+    context: Context, answer_prefix: str, mode: str, instruction: str = ""
+) -> list[dict[str, str]]:
+    """The messages as sent; `mode` is "prefill" or "user" (the prefix in the user message)."""
+    chat = conversation(context, answer_prefix, prefill=mode == "prefill", instruction=instruction)
+    messages = chat.as_json()
+    if chat.assistant_start:
+        messages.append({"role": "assistant", "content": chat.assistant_start})
+    return messages
 
 
 def completion_prompt(context: Context, answer_prefix: str) -> str:
-    if isinstance(context, str):
-        return context + answer_prefix
-    return "\n\n".join(m.content for m in context) + answer_prefix
-
-
-def strip_echoed_prefix(text: str, answer_prefix: str) -> str:
-    """A chat reply that repeats the answer prefix ("Answer: yes") loses the repeat."""
-    prefix = answer_prefix.strip()
-    stripped = text.lstrip()
-    if prefix and stripped.casefold().startswith(prefix.casefold()):
-        return stripped[len(prefix) :]
-    return text
+    return completion_text(context, answer_prefix)
 
 
 def prompt_payload(
-    api: str, model: str, context: Context, answer_prefix: str, chat_mode: str
+    api: str,
+    model: str,
+    context: Context,
+    answer_prefix: str,
+    chat_mode: str,
+    instruction: str = "",
 ) -> dict[str, Any]:
     """The model name and the prompt, in the shape the chosen endpoint wants."""
     if api == "chat":
-        return {"model": model, "messages": chat_messages(context, answer_prefix, chat_mode)}
+        messages = chat_messages(context, answer_prefix, chat_mode, instruction)
+        return {"model": model, "messages": messages}
     return {"model": model, "prompt": completion_prompt(context, answer_prefix)}
 
 

@@ -32,6 +32,7 @@ KNOWN_ARGS = frozenset(
         "top_logprobs",
         "alpha",
         "chat_answer_prefix",
+        "prefill",
         "backoff",
         "max_backoff",
         "sample_max_tokens",
@@ -55,7 +56,7 @@ class ApiSettings:
     seed: int = 0
     top_logprobs: int = 20
     alpha: float = 1.0
-    chat_answer_prefix: str = "user"
+    prefill: bool = False
     backoff: float = 1.0
     max_backoff: float = 60.0
     sample_max_tokens: int = 16
@@ -94,6 +95,18 @@ def _choice(args: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str
     return value
 
 
+def _prefill(args: Mapping[str, str], api: str) -> bool:
+    """`prefill=true` (or its older spelling `chat_answer_prefix=prefill`)."""
+    value = (args.get("prefill") or "false").lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise OptionError("openai model arg prefill must be true or false")
+    legacy = _choice(args, "chat_answer_prefix", CHAT_ANSWER_PREFIX) == "prefill"
+    prefill = value in ("true", "1", "yes") or legacy
+    if prefill and api != "chat":
+        raise OptionError("openai model arg prefill=true needs api=chat")
+    return prefill
+
+
 def parse_settings(args: Mapping[str, str], run_seed: int = 0) -> ApiSettings:
     """Check the model args and fill in defaults."""
     if "api_key" in args:
@@ -120,10 +133,11 @@ def parse_settings(args: Mapping[str, str], run_seed: int = 0) -> ApiSettings:
     alpha = _float(args, "alpha", 1.0, 0.0)
     if alpha <= 0.0:
         raise OptionError("openai model arg alpha (sampled smoothing) must be greater than 0")
+    api = _choice(args, "api", APIS)
     return ApiSettings(
         model=args["model"],
         base_url=base_url,
-        api=_choice(args, "api", APIS),
+        api=api,
         api_key_env=api_key_env,
         api_key_env_given=bool(args.get("api_key_env")),
         num_concurrent=_int(args, "num_concurrent", 8, 1),
@@ -135,7 +149,7 @@ def parse_settings(args: Mapping[str, str], run_seed: int = 0) -> ApiSettings:
         seed=_int(args, "seed", run_seed, 0),
         top_logprobs=_int(args, "top_logprobs", 20, 1),
         alpha=alpha,
-        chat_answer_prefix=_choice(args, "chat_answer_prefix", CHAT_ANSWER_PREFIX),
+        prefill=_prefill(args, api),
         backoff=backoff,
         max_backoff=_float(args, "max_backoff", max(60.0, backoff), backoff),
         sample_max_tokens=_int(args, "sample_max_tokens", 16, 1),
