@@ -260,12 +260,13 @@ def _build_random_llama(job: dict[str, Any]) -> Path:
     init_device = job["device"] if job["device"].startswith("cuda") else "cpu"
     with torch.device(init_device):
         model = LlamaForCausalLM(config).to(_torch_dtype(job["dtype"]))
-    staging = Path(tempfile.mkdtemp(dir=folder.parent if folder.parent.exists() else None))
+    # Staged beside the target: os.replace across filesystems (a tmpfs /tmp) fails with EXDEV.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".staging-"))
     model.save_pretrained(staging)
     # The demo model's tokenizer: its ids are all below the 8B vocabulary size.
     demo_folder = worker_prepare({**job, "model_config": "demo"})["folder"]
     AutoTokenizer.from_pretrained(demo_folder, local_files_only=True).save_pretrained(staging)
-    folder.parent.mkdir(parents=True, exist_ok=True)
     os.replace(staging, folder)
     return folder
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+
+from .errors import OptionError
 
 
 @dataclass
@@ -35,10 +38,32 @@ class ProcessGroup:
         return box[0]
 
 
+DEFAULT_TIMEOUT_S = 24 * 3600
+
+
+def collective_timeout() -> timedelta:
+    """How long a process waits for the others at a gather or barrier.
+
+    A process whose shard was mostly cached reaches the final gather long before the others;
+    NCCL's default (10 minutes) would kill the job then. `MORALBENCH_DIST_TIMEOUT` (seconds)
+    overrides the default of 24 hours.
+    """
+    text = os.environ.get("MORALBENCH_DIST_TIMEOUT", "")
+    try:
+        seconds = float(text) if text else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise OptionError(
+            f"MORALBENCH_DIST_TIMEOUT must be a number of seconds, got {text!r}"
+        ) from None
+    if seconds <= 0:
+        raise OptionError(f"MORALBENCH_DIST_TIMEOUT must be positive, got {text!r}")
+    return timedelta(seconds=seconds)
+
+
 def current_process_group() -> ProcessGroup:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return ProcessGroup()
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(timeout=collective_timeout())
     return ProcessGroup(state.process_index, state.num_processes, state)

@@ -85,6 +85,10 @@ def _split_tokens(text: str) -> list[tuple[str, int]]:
 
 
 def _token_logprob(prefix: str, token: str) -> float:
+    """Echoed log-prob of `token` after `prefix`, consistent with the top list there."""
+    listed = dict(next_token_distribution(prefix))
+    if token in listed:
+        return listed[token]
     return -0.1 - 6.0 * _unit("token", prefix, token)
 
 
@@ -106,7 +110,9 @@ def _generated_text(prompt_key: str, seed: Any, max_tokens: int) -> str:
     return " " + " ".join(words)
 
 
-def fake_reply(path: str, body: dict[str, Any], *, echo: bool, logprobs: bool) -> dict[str, Any]:
+def fake_reply(
+    path: str, body: dict[str, Any], *, echo: bool, logprobs: bool, shifted_echo: bool = False
+) -> dict[str, Any]:
     """The fake model's reply to a chat or completions request (raises ValueError if bad)."""
     chat = path.endswith("/chat/completions")
     key = _prompt_key(body)
@@ -153,6 +159,8 @@ def fake_reply(path: str, body: dict[str, Any], *, echo: bool, logprobs: bool) -
             prompt = str(body["prompt"])
             tokens = _split_tokens(prompt)
             values = [None] + [_token_logprob(prompt[:o], t) for t, o in tokens[1:]]
+            if shifted_echo:  # llama-cpp-python 0.3.x: each value is taken one position late
+                values = [None] + [_token_logprob(prompt[: o + len(t)], t) for t, o in tokens[1:]]
             generated = first["text"]
             first["text"] = prompt + generated
             first["logprobs"] = {
@@ -216,6 +224,7 @@ class FaultPlan:
     fail_after: int | None = None
     api_key: str | None = None
     echo: bool = True
+    shifted_echo: bool = False  # echoed log-probs one position late (llama-cpp-python 0.3.x)
     logprobs: bool = True
     stops_at_once: bool = False  # one-token replies end at once unless min_tokens is sent
     min_tokens: bool = True  # whether the server accepts the min_tokens parameter
@@ -348,7 +357,13 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
                 if "min_tokens" in body and not plan.min_tokens:
                     raise ValueError("Unrecognized request argument supplied: min_tokens")
-                reply = fake_reply(self.path, body, echo=plan.echo, logprobs=plan.logprobs)
+                reply = fake_reply(
+                    self.path,
+                    body,
+                    echo=plan.echo,
+                    logprobs=plan.logprobs,
+                    shifted_echo=plan.shifted_echo,
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 self._error(400, str(exc))
                 return

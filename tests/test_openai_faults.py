@@ -173,6 +173,7 @@ def test_client_errors_are_not_retried() -> None:
     [
         (FaultPlan(), "completions", "exact"),
         (FaultPlan(echo=False), "completions", "top_logprobs"),
+        (FaultPlan(shifted_echo=True), "completions", "top_logprobs"),
         (FaultPlan(), "chat", "top_logprobs"),
         (FaultPlan(logprobs=False), "chat", "sampled"),
     ],
@@ -186,6 +187,8 @@ def test_auto_estimator_probes_the_server(plan: FaultPlan, api: str, expected: s
     assert facts["estimator"] == expected
     assert facts["estimator_requested"] == "auto"
     assert facts["estimator_probe"][expected] in ("supported", "chosen (needs only text replies)")
+    if plan.shifted_echo:
+        assert facts["estimator_probe"]["exact"].startswith("unreliable: the echoed log-prob")
 
 
 def test_a_consumer_that_stops_early_cancels_the_rest() -> None:

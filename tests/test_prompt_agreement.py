@@ -4,7 +4,8 @@ choice task when both run with their default arguments.
 
 Chat mode: `--model hf` (chat template on by default) against `--model openai` (chat endpoint
 by default, `estimator=auto` picks `top_logprobs`). Completion mode: `chat_template=false`
-against `api=completions` (`auto` picks `exact`). Each runs through `moralbench.evaluate`, as
+against `api=completions` (`auto` picks `top_logprobs` on llama.cpp, whose echo is off by
+one). Each runs through `moralbench.evaluate`, as
 a user would, on the bundled sample data and on a larger synthetic data dir written here. An
 item is one scored prompt (a dilemma asked in both action orders is two); it agrees when
 every probability of its distribution differs by at most 0.05, and at least 95% of the items
@@ -141,26 +142,10 @@ def test_chat_mode_hf_and_chat_endpoint_agree_with_default_args(
     _assert_agreement(figures)
 
 
-ECHO_BUG = (
-    "llama-cpp-python 0.3.36 echoes each prompt token's log-prob from the distribution after "
-    "that token (log p(t_i | t_1..t_i)), not before it, so `estimator=auto` -> `exact` scores "
-    "garbage on this server; OpenAI's and vLLM's echo are not affected"
-)
-
-
-@pytest.mark.parametrize(
-    "estimator",
-    [
-        pytest.param("auto", marks=pytest.mark.xfail(reason=ECHO_BUG, strict=True)),
-        pytest.param(
-            "top_logprobs",
-            marks=pytest.mark.xfail(
-                reason="open (#12): on the sample data scruples_anecdotes_binary had 10/12 "
-                "items within 0.05 (max 0.075); the other tasks passed; not yet investigated",
-                strict=False,
-            ),
-        ),
-    ],
+@pytest.mark.xfail(
+    reason="open (#12): on the sample data scruples_anecdotes_binary had 10/12 items within "
+    "0.05 (max 0.075) in completion mode; the other tasks agreed; not yet investigated",
+    strict=False,
 )
 @pytest.mark.parametrize("data", ["sample", "synthetic"])
 def test_completion_mode_hf_and_completions_endpoint_agree(
@@ -169,15 +154,15 @@ def test_completion_mode_hf_and_completions_endpoint_agree(
     demo_model_args: dict[str, str],
     synthetic_dir: Path,
     data: str,
-    estimator: str,
 ) -> None:
     data_dir = synthetic_dir if data == "synthetic" else None
     hf = _run("hf", {**demo_model_args, "chat_template": "false"}, tmp_path / "hf", data_dir)
     api_args = {"model": "smollm2", "base_url": llama_server, "api": "completions"}
-    if estimator != "auto":
-        api_args["estimator"] = estimator
     api = _run("openai", api_args, tmp_path / "api", data_dir)
-    assert api[0]["model"]["estimator"] == ("exact" if estimator == "auto" else estimator)
+    # llama-cpp-python echoes prompt log-probs one position late: `auto` must notice and
+    # fall back from `exact` to `top_logprobs` (the probe's note says why).
+    assert api[0]["model"]["estimator"] == "top_logprobs"
+    assert api[0]["model"]["estimator_probe"]["exact"].startswith("unreliable")
     sample = next(iter(api[1]["scruples_anecdotes_binary"].values()))
     assert sample["sent"]["endpoint"] == "completions"
     assert sample["sent"]["text"] == hf[1]["scruples_anecdotes_binary"][sample["doc_id"]]["prompt"]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,16 @@ from moralbench.requests import (
 )
 
 from .arg_checks import check_hf_args
-from .choice_scoring import ScoringItem, score_batch, score_items
+from .batch_size import START_ROWS, find_max_rows
+from .choice_scoring import (
+    BatchHook,
+    ScoringItem,
+    input_device,
+    item_cost,
+    score_batch,
+    score_items,
+)
+from .exactness import check_family
 from .generation import generate_texts
 from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
 from .prompting import continuation_ids, encode_text, render_chat
@@ -80,10 +91,12 @@ def _flag(args: Mapping[str, str], key: str, default: bool) -> bool:
 
 
 def _default_device(options: BackendOptions) -> str:
+    """The process's own GPU: by local rank (its index on this machine), not global rank."""
     if options.device:
         return options.device
     if torch.cuda.is_available():
-        return f"cuda:{options.process_index % torch.cuda.device_count()}"
+        local_rank = int(os.environ.get("LOCAL_RANK", options.process_index))
+        return f"cuda:{local_rank % torch.cuda.device_count()}"
     return "cpu"
 
 
@@ -97,6 +110,8 @@ def _folder_hash(folder: Path) -> str:
 
 class HFBackend(Backend):
     estimators = ("exact",)
+    #: called before each scoring batch with (rows, padded tokens per row); tests inject OOMs
+    before_batch: BatchHook | None = None
 
     def __init__(self, args: Mapping[str, str], options: BackendOptions) -> None:
         unknown = set(args) - KNOWN_ARGS
@@ -111,12 +126,13 @@ class HFBackend(Backend):
         device_map = args.get("device_map") or None
         self.device_name = "auto" if device_map else _default_device(options)
         self.dtype = resolve_dtype(args.get("dtype", "auto"), self.device_name)
+        custom_code = _flag(args, "trust_remote_code", False)
         torch.manual_seed(options.seed)
         self.model, self.tokenizer, self.facts = load_model_and_tokenizer(
             args["pretrained"],
             dtype=self.dtype,
             revision=args.get("revision") or None,
-            trust_remote_code=_flag(args, "trust_remote_code", False),
+            trust_remote_code=custom_code,
             gguf_file=args.get("gguf_file") or None,
             local_files_only=not _flag(args, "download", False),
             device_map=device_map,
@@ -126,7 +142,7 @@ class HFBackend(Backend):
             self.facts["peft_sha256"] = _folder_hash(Path(args["peft"]))
         if not device_map:
             self.model.to(self.device_name)
-        self.device = next(self.model.parameters()).device
+        self.device = input_device(self.model)
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
         self.use_chat_template = _flag(args, "chat_template", has_template)
         if self.use_chat_template and not has_template:
@@ -136,7 +152,11 @@ class HFBackend(Backend):
             raise OptionError("prefill=true needs the chat template (chat_template=true)")
         self.max_length = int(args.get("max_length") or self._model_max_length())
         self.pad_id = self._pad_id()
+        self.facts.update(check_family(self.model, self.pad_id, custom_code=custom_code))
         self.max_rows, self.max_tokens = self._batch_limits(options.batch_size)
+        self.auto_batch = options.batch_size == "auto" and self.device.type == "cuda"
+        self._probed_cost = 0
+        self.oom_splits: list[tuple[int, int]] = []
 
     # -- set-up helpers -----------------------------------------------------------------
     def _model_max_length(self) -> int:
@@ -156,24 +176,38 @@ class HFBackend(Backend):
         budget = int(self.args.get("max_batch_tokens") or 0)
         if isinstance(batch_size, int):
             return batch_size, budget or batch_size * self.max_length
-        if batch_size == "auto" and self.device.type == "cuda":
-            return self._find_budget()
         return CPU_MAX_ROWS, budget or CPU_TOKEN_BUDGET
 
-    def _find_budget(self) -> tuple[int, int]:
-        """Largest padded-token budget whose worst-case batch fits on the GPU (halving)."""
-        width = min(self.max_length, 2048)
-        rows = 512
-        while rows >= 1:
-            item = ScoringItem(tuple([self.pad_id] * (width - 2)), ((self.pad_id, self.pad_id),))
-            try:
-                score_batch(self.model, [item] * rows, pad_id=self.pad_id, device=self.device)
-                torch.cuda.empty_cache()
-                return rows, rows * width
-            except torch.cuda.OutOfMemoryError:
-                torch.cuda.empty_cache()
-                rows //= 2
-        raise RuntimeError("even one sequence does not fit on the GPU; lower max_length")
+    def probe_batch_limits(self, items: Sequence[ScoringItem]) -> None:
+        """`--batch-size auto`: size batches by the longest queued item, padded, with margin.
+
+        Probed again only when a later call queues a longer item than any probed before.
+        """
+        worst = max(items, key=item_cost)
+        cost = item_cost(worst)
+        if cost <= self._probed_cost:
+            return
+
+        def try_rows(rows: int) -> None:
+            if self.before_batch is not None:
+                self.before_batch(rows, cost)
+            score_batch(self.model, [worst] * rows, pad_id=self.pad_id, device=self.device)
+
+        rows = find_max_rows(try_rows)
+        budget = int(self.args.get("max_batch_tokens") or 0)
+        # The token budget bounds every batch; shorter items may take more rows than the probe.
+        self.max_rows, self.max_tokens = START_ROWS, budget or rows * cost
+        self._probed_cost = cost
+
+    def _note_split(self, rows: int, half: int) -> None:
+        """After an OOM, later calls (other splits and tasks) start at the size that fits."""
+        self.oom_splits.append((rows, half))
+        self.max_rows = min(self.max_rows, half)
+        print(
+            f"warning: out of memory on a batch of {rows} rows; retrying it (and later "
+            f"batches) at {half} rows",
+            file=sys.stderr,
+        )
 
     # -- identity -----------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -191,6 +225,9 @@ class HFBackend(Backend):
             ]
         payload = {
             "backend": "hf",
+            # 2: scores through the model's own forward (logit transforms), bucketed padding;
+            # answers cached by earlier versions are not reused.
+            "scoring": 2,
             **source,
             "peft": self.facts.get("peft_sha256"),
             "dtype": str(self.dtype),
@@ -213,6 +250,8 @@ class HFBackend(Backend):
             "model_class": type(self.model).__name__,
             "transformers": transformers.__version__,
             **{k: v for k, v in self.facts.items() if k != "pretrained"},
+            # (rows, rows after halving) for every batch that ran out of memory
+            **({"oom_splits": list(self.oom_splits)} if self.oom_splits else {}),
         }
 
     # -- prompts (moralbench.chat_protocol) ----------------------------------------------
@@ -303,6 +342,8 @@ class HFBackend(Backend):
         for index, item in enumerate(items):
             by_context.setdefault(item, []).append(index)
         unique = list(by_context)
+        if self.auto_batch and unique:
+            self.probe_batch_limits(unique)
         for position, logprobs in score_items(
             self.model,
             unique,
@@ -310,6 +351,8 @@ class HFBackend(Backend):
             device=self.device,
             max_rows=self.max_rows,
             max_tokens=self.max_tokens,
+            before_batch=self.before_batch,
+            on_split=self._note_split,
         ):
             item = unique[position]
             for index in by_context[item]:

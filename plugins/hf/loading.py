@@ -24,12 +24,26 @@ from moralbench.data_files import sha256_file
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
+def native_bf16() -> bool:
+    """bfloat16 in hardware (Ampere and later); emulated bf16 (T4, V100) is slow, so no."""
+    if not torch.cuda.is_available():
+        return False
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch < 2.3 has no including_emulation and counts no emulation
+        return torch.cuda.is_bf16_supported()
+
+
 def resolve_dtype(name: str, device: str) -> torch.dtype:
-    """`auto`: float32 on CPU (exact and fastest there), bfloat16 on GPUs that support it."""
+    """`auto`: float32 on CPU (exact and fastest there), bfloat16 on GPUs with native bf16.
+
+    `device` is "auto" under a device_map: the model then goes to GPUs when there are any.
+    """
     if name == "auto":
-        if device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        on_gpu = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+        if on_gpu and native_bf16():
             return torch.bfloat16
-        if device.startswith("cuda"):
+        if on_gpu:
             return torch.float16
         return torch.float32
     if name not in DTYPES:
@@ -122,13 +136,22 @@ def load_model_and_tokenizer(
 
 
 def apply_peft(model: Any, adapter_dir: str) -> Any:
-    """Apply a LoRA (or other PEFT) adapter and merge it, so scoring runs a plain model."""
+    """Apply a LoRA (or other PEFT) adapter.
+
+    In float32 the adapter is merged, so scoring runs a plain model. In bfloat16/float16 it is
+    kept as separate layers: merging would round the small low-rank delta into the weights'
+    8 (or 11) mantissa bits and lose most of it, while an unmerged adapter adds its output to
+    the activations (peft keeps the adapter weights in float32).
+    """
     try:
         from peft import PeftModel
     except ModuleNotFoundError as exc:
         from moralbench.errors import BackendUnavailable
 
         raise BackendUnavailable("hf (peft=)", "peft") from exc
-    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
-    merged.eval()
-    return merged
+    adapted = PeftModel.from_pretrained(model, adapter_dir)
+    if next(model.parameters()).dtype == torch.float32:
+        adapted = adapted.merge_and_unload()
+    adapted.eval()
+    adapted.requires_grad_(False)
+    return adapted
