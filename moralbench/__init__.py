@@ -21,6 +21,7 @@ from .requests import (  # noqa: E402
     ChoiceResponse,
     GenerateRequest,
     GenerateResponse,
+    ItemView,
     Message,
 )
 from .runner import evaluate  # noqa: E402
@@ -38,6 +39,7 @@ __all__ = [
     "DataNotFound",
     "GenerateRequest",
     "GenerateResponse",
+    "ItemView",
     "Judge",
     "JudgeContext",
     "JudgePair",

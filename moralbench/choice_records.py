@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
+from .model_alpha import apply_model_alpha
 from .requests import ChoiceResponse, Response
 
 Record = dict[str, Any]
@@ -106,7 +107,7 @@ def aggregate_choices(
             probs, targets, counts, out, ok,
             cuts=agreement_cuts, flags=flags, seed=seed, n_bootstrap=n_bootstrap,
         )  # fmt: skip
-    return out
+    return apply_model_alpha(out, records, seed=seed, n_bootstrap=n_bootstrap)
 
 
 def agreement_slices(

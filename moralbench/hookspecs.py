@@ -56,6 +56,11 @@ def moralbench_register_models() -> Iterable[BackendSpec]:
     chosen, the estimators it supports for choice scoring (best first), the optional
     packages it needs and the model args that hold secrets.
 
+    A backend that reads no prompt (a classifier, a reward model) answers choice requests
+    from `ChoiceRequest.item` (a `moralbench.ItemView`: the item's own text or text pair,
+    each choice's semantic label, and the question with each choice as a whole answer),
+    which every built-in choice task fills.
+
     Return value: an iterable of `BackendSpec`.
     """
 

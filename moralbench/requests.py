@@ -45,6 +45,46 @@ def _sha256(payload: Any) -> str:
 
 
 @dataclass(frozen=True)
+class ItemView:
+    """The item as a model that reads no prompt sees it (classifiers, reward models).
+
+    `texts`: the item's own text, one string or a text pair (title and body); for a pairwise
+    item (`per_text`, e.g. a dilemma) one text per choice, in the order shown. `labels`: the
+    semantic label of each choice, in choice order (e.g. "ethical", "unethical"; for a
+    pairwise item the position label of each text). `question` and `answers`: the question
+    in plain words with the item in it, and each choice written out as a whole answer, for
+    models that score an answer to a question (reward models).
+    """
+
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+    question: str = ""
+    answers: tuple[str, ...] = ()
+    per_text: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("texts", "labels", "answers"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        if not self.texts:
+            raise ValueError("ItemView needs at least one text")
+        if self.answers and len(self.answers) != len(self.labels):
+            raise ValueError("ItemView needs one answer per label")
+        if self.per_text and len(self.texts) != len(self.labels):
+            raise ValueError("a per_text ItemView needs one text per label")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "texts": list(self.texts),
+            "labels": list(self.labels),
+            "question": self.question,
+            "answers": list(self.answers),
+            "per_text": self.per_text,
+        }
+
+
+@dataclass(frozen=True)
 class ChoiceRequest:
     """Ask for the log-probability of each choice continuation given the context.
 
@@ -56,6 +96,9 @@ class ChoiceRequest:
     the same answer (used verbatim in every mode; default: the choice alone).
     `answer_instruction` tells a chat model how to start its reply; it ends the user message
     in chat mode in place of the answer prefix (see `moralbench.chat_protocol`).
+
+    `item` is optional: what backends that read no prompt need (see `ItemView`). The
+    built-in tasks fill it; a backend such as `hf-classifier` refuses requests without it.
     """
 
     context: Context
@@ -63,6 +106,7 @@ class ChoiceRequest:
     answer_prefix: str = ""
     variants: tuple[tuple[str, ...], ...] = ()
     answer_instruction: str = ""
+    item: ItemView | None = None
 
     def __post_init__(self) -> None:
         if not self.choices:
@@ -78,6 +122,11 @@ class ChoiceRequest:
                     f"ChoiceRequest has {len(self.choices)} choices but "
                     f"{len(self.variants)} variant lists"
                 )
+        if self.item is not None and len(self.item.labels) != len(self.choices):
+            raise ValueError(
+                f"ChoiceRequest has {len(self.choices)} choices but its item view "
+                f"{len(self.item.labels)} labels"
+            )
 
     @property
     def is_chat(self) -> bool:
@@ -99,6 +148,8 @@ class ChoiceRequest:
                     if self.answer_instruction
                     else {}
                 ),
+                # only when set, so requests without an item view keep their cache keys
+                **({"item": self.item.to_json()} if self.item is not None else {}),
             }
         )
 

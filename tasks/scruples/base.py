@@ -12,7 +12,14 @@ from moralbench.choice_records import aggregate_choices, choice_fields
 from moralbench.errors import OptionError
 from moralbench.predictions import ESTIMATOR, distribution
 from moralbench.prompts import PromptTemplate, plain_context, template_file
-from moralbench.requests import ChoiceRequest, ChoiceResponse, Message, Request, Response
+from moralbench.requests import (
+    ChoiceRequest,
+    ChoiceResponse,
+    ItemView,
+    Message,
+    Request,
+    Response,
+)
 from moralbench.task import Doc, Record, Task, TaskContext
 
 from .data import FileReport, JsonLine, read_docs
@@ -124,6 +131,10 @@ class ScruplesTask(Task):
     def prompt_fields(self, doc: Doc) -> dict[str, Any]:
         """The fields the templates see for one document."""
 
+    @abstractmethod
+    def item_view(self, fields: Mapping[str, Any]) -> ItemView:
+        """The item for backends that read no prompt (classifiers, reward models)."""
+
     def answer_options(self, texts: Sequence[str]) -> list[dict[str, str]]:
         """`[{key, text}]` for templates that list the answers (keys in label order)."""
         return [{"key": k, "text": t} for k, t in zip(self.variant.keys, texts, strict=True)]
@@ -143,7 +154,11 @@ class ScruplesTask(Task):
             context = rendered if self.variant.verbatim else plain_context(rendered, prefix)
         else:
             context = tuple(Message(m.role, m.content.strip()) for m in rendered)
-        return [ChoiceRequest(context, choices, prefix) for choices in self.variant.choice_sets]
+        item = self.item_view(fields)
+        return [
+            ChoiceRequest(context, choices, prefix, item=item)
+            for choices in self.variant.choice_sets
+        ]
 
     def requests(self, doc: Doc) -> list[Request]:
         return list(self.asked(self.prompt_fields(doc)))

@@ -1,0 +1,51 @@
+"""Model args both backends share, checked before anything is loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from moralbench.errors import OptionError
+
+COMMON_ARGS = {
+    "pretrained",
+    "revision",
+    "download",
+    "trust_remote_code",
+    "dtype",
+    "peft",
+    "max_length",
+    "max_batch_tokens",
+}
+
+
+def check_args(backend: str, args: Mapping[str, str], known: set[str]) -> None:
+    unknown = set(args) - known
+    if unknown:
+        raise OptionError(
+            f"{backend} backend has no model arg(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    if not args.get("pretrained"):
+        raise OptionError(f"{backend} backend needs model arg pretrained=ID_OR_DIR")
+    for key in ("max_length", "max_batch_tokens"):
+        value = args.get(key)
+        if value and (not value.isdigit() or int(value) < 1):
+            raise OptionError(f"model arg {key} must be a positive integer, got {value!r}")
+
+
+def flag(args: Mapping[str, str], key: str, default: bool) -> bool:
+    value = args.get(key)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise OptionError(f"model arg {key} must be true or false, got {value!r}")
+
+
+def choice_of(args: Mapping[str, str], key: str, allowed: tuple[str, ...]) -> str:
+    value = args.get(key) or allowed[0]
+    if value not in allowed:
+        raise OptionError(f"model arg {key} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
