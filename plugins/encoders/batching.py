@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from moralbench.plugins.hf.choice_scoring import plan_batches
 
 
 @dataclass(frozen=True)
@@ -20,22 +21,6 @@ class Encoded:
 
     ids: tuple[int, ...]
     type_ids: tuple[int, ...] | None = None
-
-
-def plan_batches(lengths: Sequence[int], *, max_rows: int, max_tokens: int) -> list[list[int]]:
-    """Indices grouped longest first; each batch within the row limit and the token budget."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for index in order:
-        width = lengths[current[0]] if current else lengths[index]
-        if current and (len(current) >= max_rows or (len(current) + 1) * width > max_tokens):
-            batches.append(current)
-            current = []
-        current.append(index)
-    if current:
-        batches.append(current)
-    return batches
 
 
 def _padded(inputs: Sequence[Encoded], pad_id: int, device: torch.device) -> dict[str, Any]:

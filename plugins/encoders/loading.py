@@ -17,13 +17,13 @@ from typing import Any
 import torch
 import transformers
 from moralbench.plugins.hf.loading import apply_peft, resolve_dtype, resolve_pretrained
+from moralbench.plugins.hf.model_args import default_device, flag
+from moralbench.plugins.hf.model_args import folder_hash as _folder_hash
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from moralbench.backend import BackendOptions
 from moralbench.data_files import sha256_file
 from moralbench.errors import OptionError
-
-from .settings import flag
 
 #: rows per batch and padded tokens per batch when --batch-size is not given
 DEFAULT_ROWS = 32
@@ -44,23 +44,6 @@ class LoadedModel:
     @property
     def pad_id(self) -> int:
         return int(self.tokenizer.pad_token_id)
-
-
-def default_device(options: BackendOptions) -> str:
-    """The option's device, else this process's GPU (one per accelerate process), else CPU."""
-    if options.device:
-        return options.device
-    if torch.cuda.is_available():
-        return f"cuda:{options.process_index % torch.cuda.device_count()}"
-    return "cpu"
-
-
-def _folder_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(sha256_file(path).encode())
-    return digest.hexdigest()
 
 
 def _source_identity(pretrained: str, revision: str | None) -> dict[str, Any]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from moralbench.plugins.hf.model_args import flag
+
 from moralbench.errors import OptionError
+
+__all__ = ["COMMON_ARGS", "check_args", "flag"]
 
 COMMON_ARGS = {
     "pretrained",
@@ -31,17 +35,6 @@ def check_args(backend: str, args: Mapping[str, str], known: set[str]) -> None:
         value = args.get(key)
         if value and (not value.isdigit() or int(value) < 1):
             raise OptionError(f"model arg {key} must be a positive integer, got {value!r}")
-
-
-def flag(args: Mapping[str, str], key: str, default: bool) -> bool:
-    value = args.get(key)
-    if value is None or value == "":
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise OptionError(f"model arg {key} must be true or false, got {value!r}")
 
 
 def choice_of(args: Mapping[str, str], key: str, allowed: tuple[str, ...]) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -33,7 +32,6 @@ from moralbench.chat_protocol import (
     request_conversation,
     strip_echoed_prefix,
 )
-from moralbench.data_files import sha256_file
 from moralbench.errors import OptionError
 from moralbench.requests import (
     ChoiceRequest,
@@ -56,6 +54,9 @@ from .choice_scoring import (
 from .exactness import check_family
 from .generation import generate_texts
 from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
+from .model_args import default_device as _default_device
+from .model_args import flag as _flag
+from .model_args import folder_hash as _folder_hash
 from .prompting import continuation_ids, encode_text, render_chat
 
 #: bumped whenever the text a request turns into changes, so old cached answers are not reused
@@ -77,35 +78,6 @@ KNOWN_ARGS = {
 }
 CPU_TOKEN_BUDGET = 8192
 CPU_MAX_ROWS = 16
-
-
-def _flag(args: Mapping[str, str], key: str, default: bool) -> bool:
-    value = args.get(key)
-    if value is None or value == "":
-        return default
-    if value.lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.lower() in ("0", "false", "no", "off"):
-        return False
-    raise OptionError(f"model arg {key} must be true or false, got {value!r}")
-
-
-def _default_device(options: BackendOptions) -> str:
-    """The process's own GPU: by local rank (its index on this machine), not global rank."""
-    if options.device:
-        return options.device
-    if torch.cuda.is_available():
-        local_rank = int(os.environ.get("LOCAL_RANK", options.process_index))
-        return f"cuda:{local_rank % torch.cuda.device_count()}"
-    return "cpu"
-
-
-def _folder_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(sha256_file(path).encode())
-    return digest.hexdigest()
 
 
 class HFBackend(Backend):
