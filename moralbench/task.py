@@ -78,6 +78,8 @@ class Task(ABC):
     options_help: ClassVar[dict[str, str]] = {}
     #: command that fetches this task's data, shown when a file is missing
     fetch_hint: ClassVar[str | None] = None
+    #: groups and tags the task belongs to (`--tasks scruples` runs every task tagged so)
+    tags: ClassVar[tuple[str, ...]] = ()
     #: a folder laid out like a data dir with a few bundled items (`--sample-data`)
     sample_data_dir: ClassVar[Path | None] = None
     #: split the task draws `--num-fewshot` examples from (None: the task is zero-shot only,

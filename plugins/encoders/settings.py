@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from moralbench.plugins.hf.model_args import flag
 
 from moralbench.errors import OptionError
+from moralbench.run_options import reject_unknown
 
 __all__ = ["COMMON_ARGS", "check_args", "flag"]
 
@@ -23,12 +24,7 @@ COMMON_ARGS = {
 
 
 def check_args(backend: str, args: Mapping[str, str], known: set[str]) -> None:
-    unknown = set(args) - known
-    if unknown:
-        raise OptionError(
-            f"{backend} backend has no model arg(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(known))}"
-        )
+    reject_unknown(args, known, f"{backend} backend has no model arg(s)")
     if not args.get("pretrained"):
         raise OptionError(f"{backend} backend needs model arg pretrained=ID_OR_DIR")
     for key in ("max_length", "max_batch_tokens"):

@@ -25,9 +25,7 @@ import transformers
 
 from moralbench.backend import Backend, BackendOptions
 from moralbench.chat_protocol import (
-    COMPLETION,
     PromptMode,
-    answer_spellings,
     completion_text,
     request_conversation,
     strip_echoed_prefix,
@@ -40,6 +38,7 @@ from moralbench.requests import (
     GenerateResponse,
     Request,
 )
+from moralbench.run_options import reject_unknown
 
 from .arg_checks import check_hf_args
 from .batch_size import START_ROWS, find_max_rows
@@ -57,7 +56,7 @@ from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
 from .model_args import default_device as _default_device
 from .model_args import flag as _flag
 from .model_args import folder_hash as _folder_hash
-from .prompting import continuation_ids, encode_text, render_chat
+from .prompting import HFPrompter, continuation_ids, encode_text, render_chat
 
 #: bumped whenever the text a request turns into changes, so old cached answers are not reused
 PROMPT_PROTOCOL = 2
@@ -86,12 +85,7 @@ class HFBackend(Backend):
     before_batch: BatchHook | None = None
 
     def __init__(self, args: Mapping[str, str], options: BackendOptions) -> None:
-        unknown = set(args) - KNOWN_ARGS
-        if unknown:
-            raise OptionError(
-                f"hf backend has no model arg(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(KNOWN_ARGS))}"
-            )
+        reject_unknown(args, KNOWN_ARGS, "hf backend has no model arg(s)")
         check_hf_args(args, options)
         self.args = dict(args)
         self.options = options
@@ -115,13 +109,9 @@ class HFBackend(Backend):
         if not device_map:
             self.model.to(self.device_name)
         self.device = input_device(self.model)
-        has_template = bool(getattr(self.tokenizer, "chat_template", None))
-        self.use_chat_template = _flag(args, "chat_template", has_template)
-        if self.use_chat_template and not has_template:
-            raise OptionError("chat_template=true but the tokenizer has no chat template")
-        self.prefill = _flag(args, "prefill", False)
-        if self.prefill and not self.use_chat_template:
-            raise OptionError("prefill=true needs the chat template (chat_template=true)")
+        self.prompter = HFPrompter.for_args(self.tokenizer, args)
+        self.use_chat_template = self.prompter.use_chat_template
+        self.prefill = self.prompter.prefill
         self.max_length = int(args.get("max_length") or self._model_max_length())
         self.pad_id = self._pad_id()
         self.facts.update(check_family(self.model, self.pad_id, custom_code=custom_code))
@@ -226,37 +216,25 @@ class HFBackend(Backend):
             **({"oom_splits": list(self.oom_splits)} if self.oom_splits else {}),
         }
 
-    # -- prompts (moralbench.chat_protocol) ----------------------------------------------
+    # -- prompts (moralbench.chat_protocol, through .prompting.HFPrompter) --------------
     def prompt_mode(self) -> PromptMode:
-        return PromptMode("chat", self.prefill) if self.use_chat_template else COMPLETION
+        return self.prompter.prompt_mode()
 
     def _bos(self) -> list[int]:
-        add_bos = getattr(self.tokenizer, "add_bos_token", False)
-        bos = self.tokenizer.bos_token_id
-        if add_bos and bos is not None and not self.use_chat_template:
-            return [int(bos)]
-        return []
+        return self.prompter.bos()
 
     def prompt_ids(self, request: Request) -> tuple[str, list[int]]:
         """The exact text the model sees before the answer, and its token ids."""
-        if self.use_chat_template:
-            chat = request_conversation(request, prefill=self.prefill)
-            rendered = render_chat(self.tokenizer, chat)
-            return rendered.text, list(rendered.ids)
-        text = completion_text(request.context, request.answer_prefix)
-        return text, self._bos() + encode_text(self.tokenizer, text)
+        return self.prompter.prompt_ids(request)
 
     def prompt_text(self, request: Request) -> str:
-        return self.prompt_ids(request)[0]
+        return self.prompter.prompt_ids(request)[0]
 
     def spellings(self, request: ChoiceRequest) -> tuple[tuple[str, ...], ...]:
-        return answer_spellings(request.choices, request.variants, self.prompt_mode())
+        return self.prompter.spellings(request)
 
     def shown_prompt(self, request: Request) -> dict[str, Any]:
-        shown: dict[str, Any] = {"text": self.prompt_text(request)}
-        if isinstance(request, ChoiceRequest):
-            shown["answers"] = [list(s) for s in self.spellings(request)]
-        return shown
+        return self.prompter.shown_prompt(request)
 
     def scoring_item(self, request: ChoiceRequest) -> ScoringItem:
         """Context ids and one continuation per spelling of each choice, in choice order."""

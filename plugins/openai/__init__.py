@@ -20,5 +20,7 @@ def moralbench_register_models() -> list[BackendSpec]:
             ),
             requires={"httpx": "httpx"},
             secret_args=("api_key",),
+            chat_arg=("api", "chat", "completions"),
+            prompt_preview="moralbench.plugins.openai.preview:openai_prompt_preview",
         )
     ]

@@ -22,6 +22,7 @@ class DfarTask(Task):
     """Base of the DFAR tasks (not registered itself)."""
 
     fetch_hint: ClassVar[str | None] = "moralbench data download dfar"
+    tags: ClassVar[tuple[str, ...]] = ("dfar",)
     sample_data_dir: ClassVar[Path | None] = SAMPLE_DATA
     fewshot_split: ClassVar[str | None] = FEWSHOT_SPLIT
     options_help: ClassVar[dict[str, str]] = {

@@ -89,6 +89,7 @@ class ScruplesTask(Task):
     calibration_split: ClassVar[str | None] = "dev"
     fetch_hint: ClassVar[str | None] = FETCH_HINT
     sample_data_dir: ClassVar[Path | None] = SAMPLE_DATA_DIR
+    tags: ClassVar[tuple[str, ...]] = ("scruples", "vote_counts")
     #: "anecdotes" or "dilemmas": the archive and file-name part
     subset: ClassVar[str]
     #: label names in choice order
