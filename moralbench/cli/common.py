@@ -73,7 +73,7 @@ def add_include_path(
 
 def add_task_args(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument(
-        "--task-args", "--task_args", dest="task_args", type=key_values, default={}, help=help
+        "--task-args", "--task_args", dest="task_args", type=key_values, default="", help=help
     )
 
 

@@ -70,7 +70,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         *_both("--gen-kwargs"),
         dest="gen_kwargs",
         type=key_values,
-        default={},
+        default="",
         help="decoding of generated answers, k=v,...: max_gen_toks, temperature, do_sample, "
         "until (stop strings separated by ';'), seed",
     )
