@@ -45,6 +45,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sort", help="METRIC or TASK:METRIC to sort by (default: first column)")
     p.add_argument("--tasks", type=_names, help="tasks to show: names or globs, comma-separated")
+    _add_row_options(p)
+    _add_ranking_options(p)
+    _add_html_options(p)
+    p.set_defaults(handler=run_leaderboard)
+
+
+def _add_row_options(p: argparse.ArgumentParser) -> None:
+    """Which rows the board holds."""
     p.add_argument(
         "--references",
         type=Path,
@@ -65,6 +73,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="leave out the human-ceiling row",
     )
     p.add_argument(
+        "--no-sample-data",
+        dest="include_sample_data",
+        action="store_false",
+        help="leave out runs made with --sample-data (shown by default, in columns labelled "
+        "'sample data')",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="abort on a malformed results or samples file (default: skip it with a warning)",
+    )
+
+
+def _add_ranking_options(p: argparse.ArgumentParser) -> None:
+    """The rank groups' paired bootstrap."""
+    p.add_argument(
         "--alpha",
         type=fraction,
         default=0.05,
@@ -77,19 +101,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=1000,
         help="paired-bootstrap resamples for the rank groups (default 1000)",
     )
-    p.add_argument(
-        "--no-sample-data",
-        dest="include_sample_data",
-        action="store_false",
-        help="leave out runs made with --sample-data (shown by default, in columns labelled "
-        "'sample data')",
-    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--strict",
-        action="store_true",
-        help="abort on a malformed results or samples file (default: skip it with a warning)",
-    )
+
+
+def _add_html_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--explorer-items",
         type=positive,
@@ -101,7 +116,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="html: leave out the figures (no matplotlib needed)",
     )
-    p.set_defaults(handler=run_leaderboard)
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -57,6 +56,7 @@ from .model_args import default_device as _default_device
 from .model_args import flag as _flag
 from .model_args import folder_hash as _folder_hash
 from .prompting import HFPrompter, continuation_ids, encode_text, render_chat
+from .spellings import per_spelling, summed_logprobs
 
 #: bumped whenever the text a request turns into changes, so old cached answers are not reused
 PROMPT_PROTOCOL = 2
@@ -313,8 +313,8 @@ class HFBackend(Backend):
                     "choice_tokens": [len(c) for c in item.continuations],
                 }
                 if any(n > 1 for n in counts):
-                    details["spelling_logprobs"] = _split(logprobs, counts)
-                yield index, ChoiceResponse(_summed(logprobs, counts), "exact", details)
+                    details["spelling_logprobs"] = per_spelling(logprobs, counts)
+                yield index, ChoiceResponse(summed_logprobs(logprobs, counts), "exact", details)
 
     def generate(
         self, requests: Sequence[GenerateRequest]
@@ -340,23 +340,3 @@ class HFBackend(Backend):
         del self.model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-
-
-def _split(values: Sequence[float], counts: Sequence[int]) -> list[list[float]]:
-    out, start = [], 0
-    for n in counts:
-        out.append(list(values[start : start + n]))
-        start += n
-    return out
-
-
-def _logsumexp(values: Sequence[float]) -> float:
-    top = max(values)
-    if top == -math.inf:
-        return top
-    return top + math.log(sum(math.exp(v - top) for v in values))
-
-
-def _summed(values: Sequence[float], counts: Sequence[int]) -> tuple[float, ...]:
-    """Per choice, the log of the summed probabilities of its spellings."""
-    return tuple(_logsumexp(group) for group in _split(values, counts))
