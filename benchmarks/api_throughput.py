@@ -4,9 +4,11 @@ The loopback server is `tests/fault_server.py` with `--latency 0.2` (no faults),
 process so that it does not share the client's interpreter lock. The client is the real backend
 (`OpenAIBackend.score_choices`, top_logprobs estimator: one POST per request) at each
 concurrency. With a fixed 200 ms per request, the ideal rate is concurrency / 0.2 s; the table
-shows the measured rate and its ratio to that ideal (target: at least 0.9 up to 64).
+shows the measured rate, its ratio to that ideal and the client process's CPU time per request
+(all threads: the backend's event loop and the consumer). Targets: at least 0.9 of ideal at
+every level, under 0.5 ms of client CPU a request.
 
-    python benchmarks/api_throughput.py [--concurrency 1,8,32,64] [--rounds 20] [--latency 0.2]
+    python benchmarks/api_throughput.py [--concurrency 1,8,32,64,256] [--rounds 20] [--latency 0.2]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from moralbench.requests import ChoiceRequest
 
 FAULT_SERVER = Path(__file__).resolve().parents[1] / "tests" / "fault_server.py"
 TARGET_RATIO = 0.9
+TARGET_CPU_MS = 0.5
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -40,8 +43,9 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     return process, url
 
 
-def measure(url: str, concurrency: int, rounds: int) -> tuple[int, float, int]:
-    """(requests sent, seconds taken, failed requests) for `rounds` requests per worker."""
+def measure(url: str, concurrency: int, rounds: int) -> tuple[int, float, float, int]:
+    """(requests sent, seconds taken, client CPU seconds, failed requests) for `rounds`
+    requests per worker."""
     backend = OpenAIBackend(
         {
             "model": "fake",
@@ -62,17 +66,17 @@ def measure(url: str, concurrency: int, rounds: int) -> tuple[int, float, int]:
         requests = [
             ChoiceRequest(f"Question {i}: is it fine?", (" yes", " no")) for i in range(count)
         ]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         failed = sum(1 for _, r in backend.score_choices(requests) if r.error)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         backend.close()
-    return count, elapsed, failed
+    return count, elapsed, cpu, failed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated levels")
+    parser.add_argument("--concurrency", default="1,8,32,64,256", help="comma-separated levels")
     parser.add_argument("--rounds", type=int, default=20, help="requests per worker")
     parser.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
     args = parser.parse_args()
@@ -82,26 +86,33 @@ def main() -> None:
     rows = []
     try:
         for concurrency in levels:
-            count, elapsed, failed = measure(url, concurrency, args.rounds)
+            count, elapsed, cpu, failed = measure(url, concurrency, args.rounds)
             rate = count / elapsed
             ideal = concurrency / args.latency
-            rows.append((concurrency, count, elapsed, rate, ideal, rate / ideal, failed))
+            cpu_ms = 1000 * cpu / count
+            rows.append((concurrency, count, elapsed, rate, ideal, rate / ideal, cpu_ms, failed))
     finally:
         process.terminate()
         process.wait(timeout=10)
 
     print(f"server latency {args.latency * 1000:.0f} ms per request; {args.rounds} per worker")
-    print("| concurrency | requests | seconds | requests/s | ideal/s | ratio | failed |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for concurrency, count, elapsed, rate, ideal, ratio, failed in rows:
+    print(
+        "| concurrency | requests | seconds | requests/s | ideal/s | ratio | "
+        "client CPU ms/request | failed |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for concurrency, count, elapsed, rate, ideal, ratio, cpu_ms, failed in rows:
         print(
             f"| {concurrency} | {count} | {elapsed:.2f} | {rate:.1f} | {ideal:.1f} | "
-            f"{ratio:.3f} | {failed} |"
+            f"{ratio:.3f} | {cpu_ms:.3f} | {failed} |"
         )
     worst = min(row[5] for row in rows)
+    most_cpu = max(row[6] for row in rows)
     verdict = "meets" if worst >= TARGET_RATIO else "MISSES"
     print(f"lowest ratio {worst:.3f}: {verdict} the {TARGET_RATIO} target")
-    if worst < TARGET_RATIO or any(row[6] for row in rows):
+    verdict = "meets" if most_cpu < TARGET_CPU_MS else "MISSES"
+    print(f"most client CPU {most_cpu:.3f} ms/request: {verdict} the {TARGET_CPU_MS} ms target")
+    if worst < TARGET_RATIO or most_cpu >= TARGET_CPU_MS or any(row[7] for row in rows):
         raise SystemExit(1)
 
 
