@@ -261,3 +261,35 @@ def test_tls_direct_and_through_a_connect_proxy(
     assert len(log) == 1  # one tunnel, reused
     assert log[0].startswith(b"CONNECT 127.0.0.1:")
     assert b"Proxy-Authorization: Basic cHU6cHA=\r\n" in log[0]
+
+
+def test_plain_http_goes_through_an_http_proxy_in_absolute_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        seen.append(head)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY)
+        await writer.drain()
+
+    async def use(proxy_url: str) -> bytes:
+        monkeypatch.setenv("http_proxy", proxy_url.removesuffix("/v1").replace("//", "//u:p@"))
+        pool = ConnectionPool(make_endpoint("http://api.example:8000/v1", {}, user_agent="t"))
+        try:
+            return (await pool.post("completions", b"{}", 5.0)).body
+        finally:
+            pool.close()
+
+    assert asyncio.run(with_server(proxy, use)) == BODY
+    head = seen[0].decode()
+    assert head.startswith("POST http://api.example:8000/v1/completions HTTP/1.1\r\n")
+    assert "Host: api.example:8000\r\n" in head
+    assert "Proxy-Authorization: Basic dTpw\r\n" in head
+
+    monkeypatch.setenv("no_proxy", "api.example")
+    assert make_endpoint("http://api.example:8000/v1", {}, user_agent="t").proxy is None
+    monkeypatch.setenv("https_proxy", "https://proxy.example:443")
+    with pytest.raises(ValueError, match="only http:// proxies"):
+        make_endpoint("https://other.example/v1", {}, user_agent="t")

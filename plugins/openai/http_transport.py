@@ -1,8 +1,8 @@
 """A small asyncio HTTP/1.1 client: POST a body, get the whole reply, keep the connection.
 
-Chosen on measurements over httpx and aiohttp (docs/performance.md, "API client"): at 256
-requests in flight httpx spent ~0.9 ms of CPU per request and aiohttp ~0.25 ms, this client
-~0.1 ms, and only it kept up with a 200 ms server on two cores.
+Chosen on measurements over httpx and aiohttp (docs/performance.md, "The HTTP clients
+compared"): at 64 and 256 requests in flight httpx spent ~1 ms of CPU per request and aiohttp
+0.2-0.36 ms, this client 0.10-0.13 ms, and only it stayed near the ideal rate at 256.
 
 Scope is what an OpenAI-compatible server needs and no more: one request at a time on each
 keep-alive connection; bodies framed by Content-Length, chunked transfer coding or the
