@@ -5,9 +5,10 @@
 #   bash benchmarks/gpu_check.sh [OUTPUT_DIR]
 #
 # 1. bf16 accuracy: the demo model (SmolLM2-135M) scores 20 documents x 5 choices in bfloat16
-#    on the GPU; each choice log-prob must be within 0.25 nats of the naive float32 reference
-#    (one unbatched full pass per context+choice), LOW_PRECISION_TOLERANCE in
-#    benchmarks/hf_choice_scoring.py.
+#    on the GPU; each choice log-prob must be within 0.5 nats of the naive float32 reference
+#    (one unbatched full pass per context+choice): LOW_PRECISION_TOLERANCE in
+#    benchmarks/hf_choice_scoring.py, the bound of the backend's own bf16 self-check. The
+#    largest change of a normalised choice probability is printed beside it.
 # 2. speed: an 8B Llama-3-shaped model with random weights, bfloat16, 200 documents, letters
 #    and phrases: moralbench with --batch-size auto (the default on CUDA does the same, see
 #    batching_mode in plugins/hf/batch_size.py), lm-eval at batch 32 and 64, and the

@@ -37,11 +37,12 @@ def rows(out: Path, dry_run: bool) -> list[tuple[str, str, str, bool | None]]:
         tolerance = accuracy["tolerance"]
         for variant, summary in accuracy["variants"].items():
             diff = summary["max_abs_diff_vs_reference"]
+            prob = summary["max_prob_diff_vs_reference"]
             table.append(
                 (
                     f"bf16 demo model vs float32 reference, {variant} "
                     f"({summary['reference_docs']} docs)",
-                    f"max |Δ log-prob| {diff:.3f}",
+                    f"max |Δ log-prob| {diff:.3f} (|Δp| {prob:.3f})",
                     f"<= {tolerance}",
                     diff <= tolerance,
                 )
