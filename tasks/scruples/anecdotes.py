@@ -110,7 +110,6 @@ class ScruplesAnecdotesBinary(ScruplesTask):
             answer_prefix="",
             leading_space=False,
             spellings=(("Yes", "No"),),
-            verbatim=True,
             profile="maity2024",
         ),
     )
