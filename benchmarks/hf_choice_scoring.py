@@ -319,7 +319,7 @@ def worker_moralbench(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "scores": scores,
-        "batch": f"rows<={backend.max_rows}, tokens<={backend.max_tokens}",
+        "batch": f"{backend.batching}: rows<={backend.max_rows}, tokens<={backend.max_tokens}",
         "limits": [backend.max_rows, backend.max_tokens],
         "context_digest": _digest([list(i.context) for i in items]),
         "pair_digest": _digest(
@@ -584,7 +584,7 @@ def print_table(summary: dict[str, Any]) -> None:
         f"{summary['prompt_tokens']} prompt tokens"
     )
     header = (
-        f"{'tool':<11} {'batch':<26} {'seconds':>8} {'docs/s':>7} "
+        f"{'tool':<11} {'batch':<40} {'seconds':>8} {'docs/s':>7} "
         f"{'prompt tok/s':>12} {'peak RSS':>9}"
     )
     print(header)
@@ -592,7 +592,7 @@ def print_table(summary: dict[str, Any]) -> None:
     names = {"moralbench": "moralbench", "lmeval": "lm-eval", "ceiling": "ceiling"}
     for name, row in summary["rows"].items():
         print(
-            f"{names[name]:<11} {row['batch']:<26} {row['seconds']:>8.1f} "
+            f"{names[name]:<11} {row['batch']:<40} {row['seconds']:>8.1f} "
             f"{row['docs_per_s']:>7.2f} {row['prompt_tokens_per_s']:>12.0f} "
             f"{row['peak_rss_gb']:>7.2f} GB"
         )
