@@ -42,7 +42,7 @@ def rows(out: Path, dry_run: bool) -> list[tuple[str, str, str, bool | None]]:
                 (
                     f"bf16 demo model vs float32 reference, {variant} "
                     f"({summary['reference_docs']} docs)",
-                    f"max |Δ log-prob| {diff:.3f} (|Δp| {prob:.3f})",
+                    f"max abs Δ log-prob {diff:.3f} (of a normalised probability {prob:.3f})",
                     f"<= {tolerance}",
                     diff <= tolerance,
                 )
