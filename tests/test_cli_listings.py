@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from cli_script import moralbench
 
@@ -61,3 +64,19 @@ def test_models_piped_and_json() -> None:
         "top_logprobs",
         "sampled",
     ]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    # `moralbench tasks --json | head`: the reader has gone before the listing is written
+    script = Path(sys.executable).with_name("moralbench")
+    assert script.exists()
+    proc = subprocess.run(
+        f"'{script}' tasks --json | true; echo ${{PIPESTATUS[0]}} >&2",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] in {"0", "141"}
