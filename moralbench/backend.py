@@ -93,7 +93,11 @@ class BackendSpec:
     `BackendUnavailable` error. `secret_args` are model args redacted from every output.
     `check_args` is an optional "module:function(model_args, options)" that raises
     `OptionError` for a bad model arg; the runner calls it after the tasks are built and
-    before the model loads, so it should import nothing heavy.
+    before the model loads, so it should import nothing heavy. `chat_arg` is the model arg
+    that switches the chat template, with its on and off values (`--apply-chat-template`).
+    `prompt_preview` is an optional "module:function(model_args, options)" returning an
+    object with `shown_prompt(request)` (as `Backend.shown_prompt`) built without loading
+    weights, for `moralbench run --dry-run`.
     """
 
     name: str
@@ -103,6 +107,8 @@ class BackendSpec:
     requires: Mapping[str, str] = field(default_factory=dict)
     secret_args: tuple[str, ...] = ()
     check_args: str | None = None
+    chat_arg: tuple[str, str, str] | None = None
+    prompt_preview: str | None = None
 
     def check(self, model_args: Mapping[str, str], options: BackendOptions) -> None:
         """Validate model args and options cheaply (see `check_args`); no-op when unset."""
@@ -112,13 +118,23 @@ class BackendSpec:
         getattr(importlib.import_module(module_name), attribute)(model_args, options)
 
     def load(self, model_args: Mapping[str, str], options: BackendOptions) -> Backend:
+        factory: BackendFactory = self._import(self.factory)
+        return factory(model_args, options)
+
+    def preview(self, model_args: Mapping[str, str], options: BackendOptions) -> Any | None:
+        """What `prompt_preview` builds (None when the backend has none)."""
+        if self.prompt_preview is None:
+            return None
+        return self._import(self.prompt_preview)(model_args, options)
+
+    def _import(self, target: str) -> Any:
+        """`module:attribute`, a missing dependency turned into `BackendUnavailable`."""
         for module, package in self.requires.items():
             if importlib.util.find_spec(module) is None:
                 raise BackendUnavailable(self.name, package)
-        module_name, _, attribute = self.factory.partition(":")
+        module_name, _, attribute = target.partition(":")
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             raise BackendUnavailable(self.name, exc.name or module_name) from exc
-        factory: BackendFactory = getattr(module, attribute)
-        return factory(model_args, options)
+        return getattr(module, attribute)

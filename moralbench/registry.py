@@ -24,19 +24,24 @@ class Registry:
     judges: dict[str, JudgeSpec] = field(default_factory=dict)
 
     def resolve_tasks(self, spec: str | list[str]) -> list[TaskFactory]:
-        """Comma-separated names or glob patterns, in the order given, without repeats."""
+        """Comma-separated names, glob patterns or groups/tags (a task's `tags`), in the
+        order given, without repeats."""
         patterns = spec.split(",") if isinstance(spec, str) else list(spec)
         chosen: list[str] = []
         for pattern in (p.strip() for p in patterns):
             if not pattern:
                 continue
-            matches = sorted(fnmatch.filter(self.tasks, pattern))
+            matches = sorted(fnmatch.filter(self.tasks, pattern)) or self.tagged(pattern)
             if not matches:
                 raise UnknownTask(pattern, list(self.tasks))
             chosen += [m for m in matches if m not in chosen]
         if not chosen:
             raise MoralbenchError("no task given (--tasks)")
         return [self.tasks[name] for name in chosen]
+
+    def tagged(self, tag: str) -> list[str]:
+        """The tasks in a group or with a tag, by name."""
+        return sorted(n for n, f in self.tasks.items() if tag in (getattr(f, "tags", ()) or ()))
 
     def model(self, name: str) -> BackendSpec:
         if name not in self.models:

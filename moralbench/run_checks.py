@@ -13,13 +13,13 @@ from typing import Any
 
 from .cache import check_cache_path, default_cache_path
 from .errors import OptionError
+from .run_options import whole_number
 
 
 def _positive_int(name: str, value: Any, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise OptionError(f"{name} must be a whole number of at least 1, got {value!r}")
+    whole_number(value, name, text_ok=False)  # the run uses the value as it is: no text
 
 
 def check_output_path(path: Path) -> None:
@@ -39,6 +39,7 @@ def check_run_options(config: Any) -> None:
     """Raise `OptionError` for the first invalid option of a `RunConfig`."""
     _positive_int("--limit", config.limit, allow_none=True)
     _positive_int("--bootstrap-iters", config.n_bootstrap)
+    _positive_int("--dry-run", config.dry_run, allow_none=True)
     if config.batch_size is not None and config.batch_size != "auto":
         _positive_int("--batch-size (or 'auto')", config.batch_size)
     if not isinstance(config.split, str) or not config.split:

@@ -2,6 +2,8 @@
 
 The CLI and `moralbench.evaluate` share these, so a value the CLI accepts as text is
 accepted from Python in its own type too (`"pretrained=x,dtype=float32"`, `True`, `Path`).
+Backends, tasks and judges check their own `k=v` options with the same three functions
+(`parse_kv`, `reject_unknown`, `whole_number`), so every option error reads alike.
 """
 
 from __future__ import annotations
@@ -14,19 +16,57 @@ from typing import Any
 from .errors import OptionError
 
 
-def parse_kv(text: str | None, what: str) -> dict[str, str]:
-    """`k=v,k=v` into a dict; a value may contain '=' but not ','."""
+def parse_kv(text: str | None, what: str, separator: str = ",") -> dict[str, str]:
+    """`k=v,k=v` into a dict; a value may contain '=' but not the separator.
+
+    Options nested inside one option (a judge's model args) use `separator=";"`.
+    """
     result: dict[str, str] = {}
     if not text:
         return result
-    for part in text.split(","):
+    for part in text.split(separator):
         if not part.strip():
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise OptionError(f"{what}: expected key=value, got {part!r}")
+            pairs = f"key=value pairs separated by {separator!r}"
+            raise OptionError(f"{what}: expected {pairs}, got {part!r}")
         result[key.strip()] = value.strip()
     return result
+
+
+def reject_unknown(given: Iterable[str], known: Iterable[str], what: str) -> None:
+    """`OptionError` naming every unknown option and listing the known ones.
+
+    `what` names the owner and the kind, e.g. "hf backend has no model arg(s)".
+    """
+    known_set = set(known)
+    unknown = sorted(set(given) - known_set)
+    if unknown:
+        listed = ", ".join(sorted(known_set)) or "none"
+        raise OptionError(f"{what} {', '.join(unknown)}; known: {listed}")
+
+
+def whole_number(value: Any, name: str, *, minimum: int = 1, text_ok: bool = True) -> int:
+    """An int (or, when `text_ok`, its text) of at least `minimum`; else `OptionError`."""
+    text = str(value).strip()
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if number is None and text_ok and isinstance(value, str) and text.lstrip("-").isdigit():
+        number = int(text)
+    if number is None or number < minimum:
+        raise OptionError(f"{name} must be a whole number of at least {minimum}, got {value!r}")
+    return number
+
+
+def number_between(value: Any, name: str, low: float, high: float) -> float:
+    """A float from a number or its text, strictly between `low` and `high`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{name} must be a number, got {value!r}") from None
+    if not low < number < high:
+        raise OptionError(f"{name} must lie between {low:g} and {high:g}, got {value!r}")
+    return number
 
 
 def _as_text(value: Any) -> str:

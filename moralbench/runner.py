@@ -22,19 +22,21 @@ from .cache import NullCache, RequestCache, default_cache_path
 from .chat_protocol import readable_messages
 from .data_files import default_data_dir, sha256_file
 from .distributed import ProcessGroup, current_process_group
+from .dry_run import preview_prompts
 from .environment import environment_info
 from .errors import MoralbenchError, OptionError, RunFailures
 from .item_limits import MAX_FIELD_CHARS, bound_document
 from .judges import JudgeContext
-from .plugin_manager import get_plugin_manager
 from .progress import RequestProgress
 from .redaction import redact_args
-from .registry import Registry, build_registry
+from .registry import Registry
 from .requests import ChoiceRequest, GenerateRequest, Message, Request, Response, context_text
 from .results import SamplesWriter, model_slug, timestamp, write_results
 from .run_checks import check_run_options
 from .run_folder import RunMarker, config_key
 from .run_options import option_values, options_per_task, results_location
+from .run_overrides import RequestOverrides, chat_model_args
+from .session import Session
 from .task import Doc, Record, Task, TaskContext
 
 
@@ -65,6 +67,16 @@ class RunConfig:
     n_bootstrap: int = 1000
     agreement_cuts: tuple[float, float] | None = None
     show_progress: bool = True
+    #: set the backend's chat option (`BackendSpec.chat_arg`); None: the backend's default
+    apply_chat_template: bool | None = None
+    #: a system message before every request's messages (`moralbench.run_overrides`)
+    system_instruction: str | None = None
+    #: decoding settings of every generate request (max_gen_toks, temperature, until...)
+    gen_kwargs: dict[str, str] = field(default_factory=dict)
+    #: run and write the samples files, compute no metrics (no calibration split)
+    predict_only: bool = False
+    #: show the first N documents' prompts per task as the model would see them; no run
+    dry_run: int | None = None
     extra_plugins: list[Any] = field(default_factory=list)
     log: Callable[[str], None] = print
 
@@ -79,6 +91,7 @@ def evaluate(model: str, tasks: str | list[str], **options: Any) -> dict[str, An
     """
     options["model_args"] = option_values(options.get("model_args"), "model_args")
     options["task_args"] = option_values(options.get("task_args"), "task_args")
+    options["gen_kwargs"] = option_values(options.get("gen_kwargs"), "gen_kwargs")
     for key in ("data_dir", "output_path", "cache_path"):
         if options.get(key) is not None:
             options[key] = Path(options[key])
@@ -140,6 +153,17 @@ def _task_prompt_mode(backend: Backend, requests_seen: Sequence[Request]) -> dic
     return facts
 
 
+def _override_config(config: RunConfig) -> dict[str, Any]:
+    """The lm-eval style settings of a run, recorded only when used (older files lack them)."""
+    given = {
+        "apply_chat_template": config.apply_chat_template,
+        "system_instruction": config.system_instruction,
+        "gen_kwargs": dict(config.gen_kwargs) or None,
+        "predict_only": config.predict_only or None,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 @dataclass
 class _Pending:
     """Bookkeeping for one document while its requests are answered."""
@@ -190,15 +214,11 @@ class Run:
             ) from exc
 
     def _registry(self) -> Registry:
-        plugins = get_plugin_manager(
-            self.config.include_path, extra_plugins=self.config.extra_plugins
+        config = self.config
+        session = Session.open(
+            config.include_path, extra_plugins=config.extra_plugins, warn=config.log
         )
-        for failure in plugins.failures:
-            self.config.log(
-                f"warning: plugin {failure.name!r} ({failure.value}) failed to load: "
-                f"{failure.error}"
-            )
-        return build_registry(plugins)
+        return session.registry
 
     def _backend_options(self) -> BackendOptions:
         return BackendOptions(
@@ -249,6 +269,8 @@ class Run:
         registry = self._registry()
         factories = registry.resolve_tasks(config.tasks)
         spec = registry.model(config.model)
+        config.model_args = chat_model_args(spec, config.model_args, config.apply_chat_template)
+        overrides = RequestOverrides.of(config.system_instruction, config.gen_kwargs)
         data_dir = config.data_dir or default_data_dir()
         judges: dict[str, Any] = {}
 
@@ -281,10 +303,15 @@ class Run:
                 load_judge=load_judge,
                 warn=config.log,
             )
-            task = self._build_task(factory, context)
+            task = overrides.wrap(self._build_task(factory, context))
             task.require_files(config.split)
             _render_first_doc(task, config.split)
             tasks.append(task)
+        if config.dry_run is not None:
+            options = self._backend_options()
+            return preview_prompts(
+                spec, config.model_args, options, tasks, config.split, config.dry_run
+            )
 
         # Model args checked cheaply after the tasks (their errors come first), before loading.
         spec.check(config.model_args, self._backend_options())
@@ -323,6 +350,8 @@ class Run:
                 )
                 calibration = None
                 cal_split = task.calibration_split
+                if config.predict_only:
+                    cal_split = None  # nothing is fitted: the calibration split is not run
                 if cal_split and cal_split != config.split and task.has_split(cal_split):
                     calibration = self._run_split(
                         task,
@@ -342,7 +371,7 @@ class Run:
                         or not writer.streamed_in_order,
                     )
                     records = finalized
-                    metrics = task.aggregate(records, calibration)
+                    metrics = {} if config.predict_only else task.aggregate(records, calibration)
                     if cal_split and calibration is None:
                         _note_calibration(metrics, cal_split, config.split)
                     results[task.name] = metrics
@@ -390,6 +419,7 @@ class Run:
                 "n_bootstrap": config.n_bootstrap,
                 "agreement_cuts": list(config.agreement_cuts) if config.agreement_cuts else None,
                 "num_processes": self.group.count,
+                **_override_config(config),
             },
             "model": {"fingerprint": fingerprint, **described},
             "versions": {"moralbench": __version__, "tasks": task_info},

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol
 from .errors import DataNotFound, OptionError
 from .prompts import PromptTemplate
 from .requests import Request, Response
+from .run_options import reject_unknown
 
 Doc = dict[str, Any]
 Record = dict[str, Any]
@@ -78,6 +79,8 @@ class Task(ABC):
     options_help: ClassVar[dict[str, str]] = {}
     #: command that fetches this task's data, shown when a file is missing
     fetch_hint: ClassVar[str | None] = None
+    #: groups and tags the task belongs to (`--tasks scruples` runs every task tagged so)
+    tags: ClassVar[tuple[str, ...]] = ()
     #: a folder laid out like a data dir with a few bundled items (`--sample-data`)
     sample_data_dir: ClassVar[Path | None] = None
     #: split the task draws `--num-fewshot` examples from (None: the task is zero-shot only,
@@ -86,13 +89,7 @@ class Task(ABC):
 
     def __init__(self, context: TaskContext) -> None:
         self.context = context
-        unknown = set(context.options) - set(self.options_help)
-        if unknown:
-            known = ", ".join(sorted(self.options_help)) or "none"
-            raise OptionError(
-                f"task {self.name!r} has no option(s) {', '.join(sorted(unknown))}; "
-                f"options: {known}"
-            )
+        reject_unknown(context.options, self.options_help, f"task {self.name!r} has no option(s)")
         check_fewshot(self.name, context.num_fewshot, self.fewshot_split)
 
     def option(self, key: str, default: str) -> str:

@@ -69,11 +69,17 @@ def run_cli(
     env: dict[str, str] | None = None,
     check: bool = True,
     timeout: float = 600,
+    console_script: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m moralbench ARGS` as a user would; returns the completed process."""
+    """Run `python -m moralbench ARGS` (or the installed `moralbench` console script) as a
+    user would; returns the completed process."""
     full_env = {**os.environ, **(env or {})}
+    script = Path(sys.executable).parent / "moralbench"
+    if console_script:
+        assert script.is_file(), f"console script missing: {script} (pip install -e .)"
+    command = [str(script)] if console_script else [sys.executable, "-m", "moralbench"]
     proc = subprocess.run(
-        [sys.executable, "-m", "moralbench", *args],
+        [*command, *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

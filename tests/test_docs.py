@@ -133,7 +133,7 @@ def test_run_help_gives_every_option_help_and_its_default() -> None:
 
 
 def test_batch_size_is_described_the_same_in_the_cli_and_the_hf_docs() -> None:
-    from moralbench.cli import BATCH_SIZE_HELP
+    from moralbench.cli.run_args import BATCH_SIZE_HELP
 
     docs = " ".join((REPO / "docs" / "hf-backend.md").read_text().split())
     assert " ".join(BATCH_SIZE_HELP.split()) in docs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,10 @@ def lora_dir(random_llama_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
         r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
     )
     folder = tmp_path_factory.mktemp("lora")
-    get_peft_model(base, config).save_pretrained(folder)
+    with warnings.catch_warnings():
+        # peft itself reads transformers' deprecated `is_gradient_checkpointing`
+        warnings.filterwarnings("ignore", ".*is_gradient_checkpointing", FutureWarning)
+        get_peft_model(base, config).save_pretrained(folder)
     return folder
 
 
@@ -34,11 +38,15 @@ def test_lora_adapter_scores_equal_the_merged_model(random_llama_dir: Path, lora
 
     args = {"pretrained": str(random_llama_dir), "chat_template": "false", "dtype": "float32"}
     plain = HFBackend(args, BackendOptions(batch_size=8))
-    adapted = HFBackend({**args, "peft": str(lora_dir)}, BackendOptions(batch_size=8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # applying an adapter warns nothing
+        adapted = HFBackend({**args, "peft": str(lora_dir)}, BackendOptions(batch_size=8))
     assert plain.fingerprint() != adapted.fingerprint(), "the adapter must change cache keys"
 
     base = AutoModelForCausalLM.from_pretrained(random_llama_dir, dtype=torch.float32)
-    merged = PeftModel.from_pretrained(base, lora_dir).merge_and_unload().eval()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*is_gradient_checkpointing", FutureWarning)
+        merged = PeftModel.from_pretrained(base, lora_dir).merge_and_unload().eval()
 
     with_adapter = dict(adapted.score_choices(REQUESTS))
     without = dict(plain.score_choices(REQUESTS))

@@ -165,7 +165,7 @@ def test_the_llm_judge_request_is_greedy_short_and_one_line() -> None:
         ({"model": "hf", "colour": "red"}, "no option"),
         ({"model": "hf", "max_tokens": "0"}, "at least 1"),
         ({"model": "hf", "max_tokens": "x"}, "must be an integer"),
-        ({"model": "hf", "model_args": "pretrained"}, "expected k=v"),
+        ({"model": "hf", "model_args": "pretrained"}, "expected key=value"),
     ],
 )
 def test_bad_llm_judge_options_are_errors(options: dict[str, str], message: str) -> None:

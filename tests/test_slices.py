@@ -184,7 +184,7 @@ def test_score_cli_takes_agreement_cuts_and_the_api_gives_the_same(tmp_path) -> 
     from moralbench.tasks.scruples.base import SAMPLE_DATA_DIR
     from moralbench.tasks.scruples.dilemmas import ScruplesDilemmas
 
-    from moralbench.score_cli import score
+    from moralbench.scoring import score
     from moralbench.task import TaskContext
 
     task = ScruplesDilemmas(TaskContext(data_dir=SAMPLE_DATA_DIR))

@@ -17,5 +17,7 @@ def moralbench_register_models() -> list[BackendSpec]:
             description="local transformers causal LM: exact choice log-probs, generation",
             requires={"torch": "torch", "transformers": "transformers"},
             check_args="moralbench.plugins.hf.arg_checks:check_hf_args",
+            chat_arg=("chat_template", "true", "false"),
+            prompt_preview="moralbench.plugins.hf.preview:hf_prompt_preview",
         )
     ]

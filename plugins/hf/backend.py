@@ -4,7 +4,7 @@ Model args: pretrained=ID_OR_DIR, dtype=auto|bfloat16|float16|float32, revision=
 trust_remote_code=, gguf_file=, peft=ADAPTER_DIR, chat_template=true|false (default: true
 when the tokenizer has one), prefill=true|false (chat only, default false), max_length=,
 device_map=, max_batch_tokens=, download=true|false (default false: local files and the HF
-cache only).
+cache only), threads=N|auto (torch CPU threads; default: the CPUs this process may use).
 
 Prompts follow `moralbench.chat_protocol`: with the chat template on, the model sees the
 conversation and the answer is scored at the start of the assistant message.
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -25,9 +24,7 @@ import transformers
 
 from moralbench.backend import Backend, BackendOptions
 from moralbench.chat_protocol import (
-    COMPLETION,
     PromptMode,
-    answer_spellings,
     completion_text,
     request_conversation,
     strip_echoed_prefix,
@@ -40,9 +37,10 @@ from moralbench.requests import (
     GenerateResponse,
     Request,
 )
+from moralbench.run_options import reject_unknown
 
 from .arg_checks import check_hf_args
-from .batch_size import START_ROWS, find_max_rows
+from .batch_size import START_ROWS, batching_mode, find_max_rows
 from .choice_scoring import (
     BatchHook,
     ScoringItem,
@@ -57,7 +55,9 @@ from .loading import apply_peft, load_model_and_tokenizer, resolve_dtype
 from .model_args import default_device as _default_device
 from .model_args import flag as _flag
 from .model_args import folder_hash as _folder_hash
-from .prompting import continuation_ids, encode_text, render_chat
+from .prompting import HFPrompter, continuation_ids, encode_text, render_chat
+from .spellings import per_spelling, summed_logprobs
+from .threads import apply_threads
 
 #: bumped whenever the text a request turns into changes, so old cached answers are not reused
 PROMPT_PROTOCOL = 2
@@ -75,6 +75,7 @@ KNOWN_ARGS = {
     "device_map",
     "max_batch_tokens",
     "download",
+    "threads",
 }
 CPU_TOKEN_BUDGET = 8192
 CPU_MAX_ROWS = 16
@@ -86,12 +87,7 @@ class HFBackend(Backend):
     before_batch: BatchHook | None = None
 
     def __init__(self, args: Mapping[str, str], options: BackendOptions) -> None:
-        unknown = set(args) - KNOWN_ARGS
-        if unknown:
-            raise OptionError(
-                f"hf backend has no model arg(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(KNOWN_ARGS))}"
-            )
+        reject_unknown(args, KNOWN_ARGS, "hf backend has no model arg(s)")
         check_hf_args(args, options)
         self.args = dict(args)
         self.options = options
@@ -99,6 +95,7 @@ class HFBackend(Backend):
         self.device_name = "auto" if device_map else _default_device(options)
         self.dtype = resolve_dtype(args.get("dtype", "auto"), self.device_name)
         custom_code = _flag(args, "trust_remote_code", False)
+        self.threads = apply_threads(args)
         torch.manual_seed(options.seed)
         self.model, self.tokenizer, self.facts = load_model_and_tokenizer(
             args["pretrained"],
@@ -115,18 +112,15 @@ class HFBackend(Backend):
         if not device_map:
             self.model.to(self.device_name)
         self.device = input_device(self.model)
-        has_template = bool(getattr(self.tokenizer, "chat_template", None))
-        self.use_chat_template = _flag(args, "chat_template", has_template)
-        if self.use_chat_template and not has_template:
-            raise OptionError("chat_template=true but the tokenizer has no chat template")
-        self.prefill = _flag(args, "prefill", False)
-        if self.prefill and not self.use_chat_template:
-            raise OptionError("prefill=true needs the chat template (chat_template=true)")
+        self.prompter = HFPrompter.for_args(self.tokenizer, args)
+        self.use_chat_template = self.prompter.use_chat_template
+        self.prefill = self.prompter.prefill
         self.max_length = int(args.get("max_length") or self._model_max_length())
         self.pad_id = self._pad_id()
         self.facts.update(check_family(self.model, self.pad_id, custom_code=custom_code))
+        self.batching = batching_mode(options.batch_size, self.device.type)
         self.max_rows, self.max_tokens = self._batch_limits(options.batch_size)
-        self.auto_batch = options.batch_size == "auto" and self.device.type == "cuda"
+        self.auto_batch = self.batching == "probe"
         self._probed_cost = 0
         self.oom_splits: list[tuple[int, int]] = []
 
@@ -218,6 +212,8 @@ class HFBackend(Backend):
             "chat_template": self.use_chat_template,
             "prompt_mode": self.prompt_mode().as_dict(),
             "max_length": self.max_length,
+            "threads": self.threads,
+            "batching": self.batching,
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "model_class": type(self.model).__name__,
             "transformers": transformers.__version__,
@@ -226,37 +222,25 @@ class HFBackend(Backend):
             **({"oom_splits": list(self.oom_splits)} if self.oom_splits else {}),
         }
 
-    # -- prompts (moralbench.chat_protocol) ----------------------------------------------
+    # -- prompts (moralbench.chat_protocol, through .prompting.HFPrompter) --------------
     def prompt_mode(self) -> PromptMode:
-        return PromptMode("chat", self.prefill) if self.use_chat_template else COMPLETION
+        return self.prompter.prompt_mode()
 
     def _bos(self) -> list[int]:
-        add_bos = getattr(self.tokenizer, "add_bos_token", False)
-        bos = self.tokenizer.bos_token_id
-        if add_bos and bos is not None and not self.use_chat_template:
-            return [int(bos)]
-        return []
+        return self.prompter.bos()
 
     def prompt_ids(self, request: Request) -> tuple[str, list[int]]:
         """The exact text the model sees before the answer, and its token ids."""
-        if self.use_chat_template:
-            chat = request_conversation(request, prefill=self.prefill)
-            rendered = render_chat(self.tokenizer, chat)
-            return rendered.text, list(rendered.ids)
-        text = completion_text(request.context, request.answer_prefix)
-        return text, self._bos() + encode_text(self.tokenizer, text)
+        return self.prompter.prompt_ids(request)
 
     def prompt_text(self, request: Request) -> str:
-        return self.prompt_ids(request)[0]
+        return self.prompter.prompt_ids(request)[0]
 
     def spellings(self, request: ChoiceRequest) -> tuple[tuple[str, ...], ...]:
-        return answer_spellings(request.choices, request.variants, self.prompt_mode())
+        return self.prompter.spellings(request)
 
     def shown_prompt(self, request: Request) -> dict[str, Any]:
-        shown: dict[str, Any] = {"text": self.prompt_text(request)}
-        if isinstance(request, ChoiceRequest):
-            shown["answers"] = [list(s) for s in self.spellings(request)]
-        return shown
+        return self.prompter.shown_prompt(request)
 
     def scoring_item(self, request: ChoiceRequest) -> ScoringItem:
         """Context ids and one continuation per spelling of each choice, in choice order."""
@@ -335,8 +319,8 @@ class HFBackend(Backend):
                     "choice_tokens": [len(c) for c in item.continuations],
                 }
                 if any(n > 1 for n in counts):
-                    details["spelling_logprobs"] = _split(logprobs, counts)
-                yield index, ChoiceResponse(_summed(logprobs, counts), "exact", details)
+                    details["spelling_logprobs"] = per_spelling(logprobs, counts)
+                yield index, ChoiceResponse(summed_logprobs(logprobs, counts), "exact", details)
 
     def generate(
         self, requests: Sequence[GenerateRequest]
@@ -362,23 +346,3 @@ class HFBackend(Backend):
         del self.model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-
-
-def _split(values: Sequence[float], counts: Sequence[int]) -> list[list[float]]:
-    out, start = [], 0
-    for n in counts:
-        out.append(list(values[start : start + n]))
-        start += n
-    return out
-
-
-def _logsumexp(values: Sequence[float]) -> float:
-    top = max(values)
-    if top == -math.inf:
-        return top
-    return top + math.log(sum(math.exp(v - top) for v in values))
-
-
-def _summed(values: Sequence[float], counts: Sequence[int]) -> tuple[float, ...]:
-    """Per choice, the log of the summed probabilities of its spellings."""
-    return tuple(_logsumexp(group) for group in _split(values, counts))

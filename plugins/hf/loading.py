@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,55 @@ def _convert_gguf(folder: Path, gguf_file: str, target: Path) -> None:
             raise
 
 
+def _source(
+    pretrained: str, gguf_file: str | None, common: dict[str, Any], *, convert: bool
+) -> tuple[str | Path, dict[str, Any], dict[str, Any]]:
+    """Where to load from, the loading kwargs, and facts for results.
+
+    A GGUF file is converted once (weights and tokenizer saved as safetensors); without
+    `convert`, an unconverted file is read in place (the tokenizer alone is cheap).
+    """
+    pretrained = resolve_pretrained(pretrained)
+    facts: dict[str, Any] = {"pretrained": pretrained}
+    if not gguf_file:
+        return pretrained, common, facts
+    folder = Path(pretrained)
+    gguf_path = folder / gguf_file
+    if not gguf_path.is_file():
+        raise FileNotFoundError(f"GGUF file not found: {gguf_path}")
+    converted = gguf_cache_dir(gguf_path)
+    if not converted.exists() and not convert:
+        return folder, {"gguf_file": gguf_file, "local_files_only": True}, facts
+    if not converted.exists():
+        _convert_gguf(folder, gguf_file, converted)
+    facts["gguf_sha256"] = sha256_file(gguf_path)
+    return converted, {"local_files_only": True}, facts
+
+
+def _common(
+    revision: str | None, trust_remote_code: bool, local_files_only: bool
+) -> dict[str, Any]:
+    return {
+        "revision": revision,
+        "trust_remote_code": trust_remote_code,
+        "local_files_only": local_files_only,
+    }
+
+
+def load_tokenizer(
+    pretrained: str,
+    *,
+    revision: str | None,
+    trust_remote_code: bool,
+    gguf_file: str | None,
+    local_files_only: bool,
+) -> Any:
+    """The tokenizer alone (no weights), as `load_model_and_tokenizer` would load it."""
+    common = _common(revision, trust_remote_code, local_files_only)
+    source, kwargs, _ = _source(pretrained, gguf_file, common, convert=False)
+    return AutoTokenizer.from_pretrained(source, **kwargs)
+
+
 def load_model_and_tokenizer(
     pretrained: str,
     *,
@@ -106,25 +156,8 @@ def load_model_and_tokenizer(
     device_map: str | None,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Returns (model, tokenizer, facts for results)."""
-    pretrained = resolve_pretrained(pretrained)
-    facts: dict[str, Any] = {"pretrained": pretrained}
-    source: str | Path = pretrained
-    common: dict[str, Any] = {
-        "revision": revision,
-        "trust_remote_code": trust_remote_code,
-        "local_files_only": local_files_only,
-    }
-    if gguf_file:
-        folder = Path(pretrained)
-        gguf_path = folder / gguf_file
-        if not gguf_path.is_file():
-            raise FileNotFoundError(f"GGUF file not found: {gguf_path}")
-        converted = gguf_cache_dir(gguf_path)
-        if not converted.exists():
-            _convert_gguf(folder, gguf_file, converted)
-        facts["gguf_sha256"] = sha256_file(gguf_path)
-        source = converted
-        common = {"local_files_only": True}
+    common = _common(revision, trust_remote_code, local_files_only)
+    source, common, facts = _source(pretrained, gguf_file, common, convert=True)
     tokenizer = AutoTokenizer.from_pretrained(source, **common)
     model_kwargs: dict[str, Any] = {"dtype": dtype, **common}
     if device_map:
@@ -149,7 +182,12 @@ def apply_peft(model: Any, adapter_dir: str) -> Any:
         from moralbench.errors import BackendUnavailable
 
         raise BackendUnavailable("hf (peft=)", "peft") from exc
-    adapted = PeftModel.from_pretrained(model, adapter_dir)
+    with warnings.catch_warnings():
+        # peft reads the deprecated `is_gradient_checkpointing` property; nothing to act on
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing", category=FutureWarning
+        )
+        adapted = PeftModel.from_pretrained(model, adapter_dir)
     if next(model.parameters()).dtype == torch.float32:
         adapted = adapted.merge_and_unload()
     adapted.eval()

@@ -9,12 +9,22 @@ pieces between placeholders are encoded as template text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from moralbench.chat_protocol import Conversation
-from moralbench.requests import Message
+from moralbench.chat_protocol import (
+    COMPLETION,
+    Conversation,
+    PromptMode,
+    answer_spellings,
+    completion_text,
+    request_conversation,
+)
+from moralbench.errors import OptionError
+from moralbench.requests import ChoiceRequest, Message, Request
+
+from .model_args import flag
 
 _PLACEHOLDER = "\ue000moralbench-content-{}\ue001"  # private-use characters: never in a template
 
@@ -88,3 +98,53 @@ def continuation_ids(tokenizer: Any, start: str, answer: str) -> tuple[int, ...]
     the start of an assistant message): those of encode(start + answer) past encode(start)."""
     whole = encode_text(tokenizer, start + answer)
     return tuple(whole[len(encode_text(tokenizer, start)) :])
+
+
+@dataclass(frozen=True)
+class HFPrompter:
+    """How the hf backend turns a request into token ids: needs the tokenizer only, so
+    `moralbench run --dry-run` shows the exact prompt without loading any weights."""
+
+    tokenizer: Any
+    use_chat_template: bool
+    prefill: bool
+
+    @classmethod
+    def for_args(cls, tokenizer: Any, args: Mapping[str, str]) -> HFPrompter:
+        """`chat_template` (default: on when the tokenizer has one) and `prefill`, checked."""
+        has_template = bool(getattr(tokenizer, "chat_template", None))
+        use_chat_template = flag(args, "chat_template", has_template)
+        if use_chat_template and not has_template:
+            raise OptionError("chat_template=true but the tokenizer has no chat template")
+        prefill = flag(args, "prefill", False)
+        if prefill and not use_chat_template:
+            raise OptionError("prefill=true needs the chat template (chat_template=true)")
+        return cls(tokenizer, use_chat_template, prefill)
+
+    def prompt_mode(self) -> PromptMode:
+        return PromptMode("chat", self.prefill) if self.use_chat_template else COMPLETION
+
+    def bos(self) -> list[int]:
+        add_bos = getattr(self.tokenizer, "add_bos_token", False)
+        bos = self.tokenizer.bos_token_id
+        if add_bos and bos is not None and not self.use_chat_template:
+            return [int(bos)]
+        return []
+
+    def prompt_ids(self, request: Request) -> tuple[str, list[int]]:
+        """The exact text the model sees before the answer, and its token ids."""
+        if self.use_chat_template:
+            chat = request_conversation(request, prefill=self.prefill)
+            rendered = render_chat(self.tokenizer, chat)
+            return rendered.text, list(rendered.ids)
+        text = completion_text(request.context, request.answer_prefix)
+        return text, self.bos() + encode_text(self.tokenizer, text)
+
+    def spellings(self, request: ChoiceRequest) -> tuple[tuple[str, ...], ...]:
+        return answer_spellings(request.choices, request.variants, self.prompt_mode())
+
+    def shown_prompt(self, request: Request) -> dict[str, Any]:
+        shown: dict[str, Any] = {"text": self.prompt_ids(request)[0]}
+        if isinstance(request, ChoiceRequest):
+            shown["answers"] = [list(s) for s in self.spellings(request)]
+        return shown

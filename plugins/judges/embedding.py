@@ -24,6 +24,7 @@ from typing import Any
 from moralbench.data_files import sha256_file
 from moralbench.errors import OptionError
 from moralbench.judges import Judge, JudgeContext, JudgePair, Verdict
+from moralbench.run_options import reject_unknown
 
 from .weights import MODEL_NAME, bundled_model_dir
 
@@ -58,12 +59,7 @@ def _threshold(text: str) -> float:
 
 class EmbeddingJudge(Judge):
     def __init__(self, options: Mapping[str, str], context: JudgeContext | None = None) -> None:
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise OptionError(
-                f"embedding judge has no option(s) {', '.join(unknown)}; "
-                f"options: {', '.join(OPTIONS)}"
-            )
+        reject_unknown(options, OPTIONS, "embedding judge has no option(s)")
         self.threshold = _threshold(options.get("threshold", str(DEFAULT_THRESHOLD)))
         custom = options.get("model_dir")
         self.bundled = not custom

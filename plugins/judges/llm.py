@@ -18,6 +18,7 @@ from moralbench.judges import Judge, JudgeContext, JudgePair, Verdict
 from moralbench.prompts import PromptTemplate
 from moralbench.redaction import redact_args
 from moralbench.requests import GenerateRequest, GenerateResponse, Message
+from moralbench.run_options import parse_kv, reject_unknown
 
 from .verdicts import parse_verdict
 
@@ -27,29 +28,13 @@ OPTIONS = ("model", "model_args", "max_tokens")
 DEFAULT_MAX_TOKENS = 8
 
 
-def _pairs(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in text.split(";"):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise OptionError(f"llm judge model_args: expected k=v;k=v, got {part!r}")
-        out[key.strip()] = value.strip()
-    return out
-
-
 class LLMJudge(Judge):
     def __init__(self, options: Mapping[str, str], context: JudgeContext) -> None:
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise OptionError(
-                f"llm judge has no option(s) {', '.join(unknown)}; options: {', '.join(OPTIONS)}"
-            )
+        reject_unknown(options, OPTIONS, "llm judge has no option(s)")
         if not options.get("model"):
             raise OptionError("llm judge needs a backend: judge_model=NAME (e.g. hf, openai)")
         self.backend_name = options["model"]
-        self.model_args = _pairs(options.get("model_args", ""))
+        self.model_args = parse_kv(options.get("model_args", ""), "llm judge model_args", ";")
         try:
             self.max_tokens = int(options.get("max_tokens", DEFAULT_MAX_TOKENS))
         except ValueError:

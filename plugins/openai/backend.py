@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from moralbench.backend import Backend, BackendOptions
-from moralbench.chat_protocol import COMPLETION, PromptMode, answer_spellings
+from moralbench.chat_protocol import PromptMode, answer_spellings
 from moralbench.errors import OptionError
 from moralbench.redaction import redact_url
 from moralbench.requests import (
@@ -39,11 +39,11 @@ from .payloads import (
     echo_payload,
     endpoint,
     generate_payload,
-    prompt_payload,
     sampling_payload,
     strip_echoed_prefix,
     top_logprobs_payload,
 )
+from .preview import OpenAIPromptPreview, base_payload, prompt_mode
 from .probe import probe_estimator
 from .replies import (
     echoed_tokens,
@@ -142,26 +142,16 @@ class OpenAIBackend(Backend):
             facts["max_top_logprobs_refused"] = self.widening_refused
         return facts
 
-    # -- prompts (moralbench.chat_protocol) ----------------------------------------------
+    # -- prompts (moralbench.chat_protocol, through .preview) ---------------------------
     def prompt_mode(self) -> PromptMode:
-        return (
-            PromptMode("chat", self.settings.prefill) if self.settings.api == "chat" else COMPLETION
-        )
+        return prompt_mode(self.settings)
 
     def spellings(self, request: ChoiceRequest) -> tuple[tuple[str, ...], ...]:
         return answer_spellings(request.choices, request.variants, self.prompt_mode())
 
     def shown_prompt(self, request: Request) -> dict[str, Any]:
         """The endpoint and the prompt part of the body as sent (no key, no base URL)."""
-        payload = self._base_payload(request)
-        shown: dict[str, Any] = {"endpoint": endpoint(self.settings.api)}
-        if "messages" in payload:
-            shown["messages"] = payload["messages"]
-        else:
-            shown["text"] = payload["prompt"]
-        if isinstance(request, ChoiceRequest):
-            shown["answers"] = [list(s) for s in self.spellings(request)]
-        return shown
+        return OpenAIPromptPreview(self.settings).shown_prompt(request)
 
     # -- choice scoring -----------------------------------------------------------------
     def score_choices(
@@ -184,12 +174,7 @@ class OpenAIBackend(Backend):
         yield from self.loop.stream(len(requests), job, self.settings.num_concurrent)
 
     def _base_payload(self, request: ChoiceRequest | GenerateRequest) -> dict[str, Any]:
-        s = self.settings
-        mode = "prefill" if s.prefill else "user"
-        instruction = getattr(request, "answer_instruction", "")
-        return prompt_payload(
-            s.api, s.model, request.context, request.answer_prefix, mode, instruction
-        )
+        return base_payload(self.settings, request)
 
     async def _score_exact(
         self, request: ChoiceRequest

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from moralbench.errors import OptionError
+from moralbench.run_options import reject_unknown
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 APIS = ("chat", "completions")
@@ -118,12 +119,7 @@ def parse_settings(args: Mapping[str, str], run_seed: int = 0) -> ApiSettings:
             "the process list and shell history): put it in an environment variable and name "
             "that variable with api_key_env=NAME (default OPENAI_API_KEY)"
         )
-    unknown = set(args) - KNOWN_ARGS
-    if unknown:
-        raise OptionError(
-            f"openai backend has no model arg(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(KNOWN_ARGS))}"
-        )
+    reject_unknown(args, KNOWN_ARGS, "openai backend has no model arg(s)")
     if not args.get("model"):
         raise OptionError("openai backend needs model arg model=NAME (the served model's name)")
     base_url = (args.get("base_url") or DEFAULT_BASE_URL).rstrip("/")

@@ -8,6 +8,7 @@ from typing import Any
 from moralbench.errors import MoralbenchError, OptionError
 from moralbench.judges import Judge, JudgePair
 from moralbench.redaction import redact_args
+from moralbench.run_options import parse_kv
 from moralbench.task import Record
 
 from .data import LABELS
@@ -27,15 +28,7 @@ PAIR_SEPARATOR = ";"
 
 def parse_pairs(text: str, what: str) -> dict[str, str]:
     """`k=v;k=v` into a dict (a value may contain '=' but not ';')."""
-    out: dict[str, str] = {}
-    for part in text.split(PAIR_SEPARATOR):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise OptionError(f"{what}: expected key=value pairs separated by ';', got {part!r}")
-        out[key.strip()] = value.strip()
-    return out
+    return parse_kv(text, what, PAIR_SEPARATOR)
 
 
 def judge_options(options: Mapping[str, str]) -> dict[str, str]:

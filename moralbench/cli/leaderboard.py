@@ -6,6 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .common import fraction, positive
+from .output import warn
+
 
 def _names(text: str) -> tuple[str, ...]:
     names = tuple(part.strip() for part in text.split(",") if part.strip())
@@ -14,22 +17,8 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
-def _alpha(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError("alpha must lie between 0 and 1")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from .leaderboard import FORMATS
+    from ..leaderboard import FORMATS
 
     p = sub.add_parser(
         "leaderboard",
@@ -56,6 +45,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sort", help="METRIC or TASK:METRIC to sort by (default: first column)")
     p.add_argument("--tasks", type=_names, help="tasks to show: names or globs, comma-separated")
+    _add_row_options(p)
+    _add_ranking_options(p)
+    _add_html_options(p)
+    p.set_defaults(handler=run_leaderboard)
+
+
+def _add_row_options(p: argparse.ArgumentParser) -> None:
+    """Which rows the board holds."""
     p.add_argument(
         "--references",
         type=Path,
@@ -76,34 +73,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="leave out the human-ceiling row",
     )
     p.add_argument(
-        "--alpha",
-        type=_alpha,
-        default=0.05,
-        help="significance level of the rank groups (default 0.05)",
-    )
-    p.add_argument(
-        "--bootstrap-iters",
-        dest="n_resamples",
-        type=_positive,
-        default=1000,
-        help="paired-bootstrap resamples for the rank groups (default 1000)",
-    )
-    p.add_argument(
         "--no-sample-data",
         dest="include_sample_data",
         action="store_false",
         help="leave out runs made with --sample-data (shown by default, in columns labelled "
         "'sample data')",
     )
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--strict",
         action="store_true",
         help="abort on a malformed results or samples file (default: skip it with a warning)",
     )
+
+
+def _add_ranking_options(p: argparse.ArgumentParser) -> None:
+    """The rank groups' paired bootstrap."""
+    p.add_argument(
+        "--alpha",
+        type=fraction,
+        default=0.05,
+        help="significance level of the rank groups (default 0.05)",
+    )
+    p.add_argument(
+        "--bootstrap-iters",
+        dest="n_resamples",
+        type=positive,
+        default=1000,
+        help="paired-bootstrap resamples for the rank groups (default 1000)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_html_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--explorer-items",
-        type=_positive,
+        type=positive,
         help="html: at most this many items per task in the item explorer",
     )
     p.add_argument(
@@ -112,18 +116,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_false",
         help="html: leave out the figures (no matplotlib needed)",
     )
-    p.set_defaults(handler=_cmd_leaderboard)
 
 
-def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .console import make_console
-    from .leaderboard import HtmlOptions, LeaderboardOptions, build_leaderboard, render
-    from .leaderboard.references import BUILTIN_REFERENCES
+def run_leaderboard(args: argparse.Namespace) -> int:
+    from ..leaderboard import HtmlOptions, LeaderboardOptions, build_leaderboard, render
+    from ..leaderboard.references import BUILTIN_REFERENCES
 
-    err = make_console(stderr=True)
-
-    def warn(message: str) -> None:
-        err.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    def warning(message: str) -> None:
+        warn(f"warning: {message}")
 
     references = ([BUILTIN_REFERENCES] if args.builtin_references else []) + args.references
     options = LeaderboardOptions(
@@ -138,18 +138,14 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         strict=args.strict,
         include_sample_data=args.include_sample_data,
     )
-    board = build_leaderboard(args.paths, options, warn=warn)
+    board = build_leaderboard(args.paths, options, warn=warning)
     for note in board.notes:
-        warn(note)
+        warning(note)
     text = render(board, args.format, HtmlOptions(args.explorer_items, args.plots))
     if args.output is None:
         sys.stdout.write(text)
     else:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
-        err.print(
-            f"{args.format} leaderboard of {len(board.run_rows)} run(s) written to {args.output}",
-            markup=False,
-            highlight=False,
-        )
+        warn(f"{args.format} leaderboard of {len(board.run_rows)} run(s) written to {args.output}")
     return 0

@@ -26,11 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             action.add_argument(
                 "--delete-bad", action="store_true", help="also delete the damaged rows"
             )
-        action.set_defaults(handler=_cmd_cache)
+        action.set_defaults(handler=run_cache)
 
 
-def _cmd_cache(args: argparse.Namespace) -> int:
-    from .cache import CacheError, RequestCache, default_cache_path
+def run_cache(args: argparse.Namespace) -> int:
+    from ..cache import CacheError, RequestCache, default_cache_path
 
     path = args.cache_path or default_cache_path()
     if args.cache_command != "clear" and not path.is_file():

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from rich.table import Table
-
-from .cli_args import add_data_dir
-from .console import make_console
-from .datasets import DatasetSource
-from .errors import MoralbenchError
-
-_out = make_console()
-_err = make_console(stderr=True)
+from ..datasets import DatasetSource
+from ..errors import MoralbenchError
+from ..session import Session, data_dir_or_default
+from .common import add_data_dir, add_json
+from .output import err, print_listing, say, warn
 
 
 def dataset_sources() -> dict[str, tuple[DatasetSource, str]]:
     """Every registered dataset by name, with the plugin that registered it."""
-    from .plugin_manager import get_plugin_manager
-
-    plugins = get_plugin_manager()
-    for failure in plugins.failures:
-        _err.print(
-            f"warning: plugin {failure.name!r} ({failure.value}) failed to load: {failure.error}",
-            markup=False,
-            highlight=False,
-        )
+    plugins = Session.open(warn=warn).plugins
     found: dict[str, tuple[DatasetSource, str]] = {}
     for impl in plugins.pm.hook.moralbench_register_datasets.get_hookimpls():
         for source in impl.function() or ():
@@ -45,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     listing = actions.add_parser("list", help="list the downloadable datasets")
     add_data_dir(listing)
+    add_json(listing)
     listing.set_defaults(handler=_cmd_list)
 
     fetch = actions.add_parser(
@@ -61,31 +49,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     fetch.set_defaults(handler=_cmd_download)
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    from .data_files import default_data_dir
-
-    return Path(args.data_dir) if args.data_dir else default_data_dir()
-
-
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .download import manifest_path
+    from ..download import manifest_path
 
-    data_dir = _data_dir(args)
-    table = Table(title=f"moralbench datasets (data dir: {data_dir})")
-    for column in ("name", "files", "downloaded", "license", "plugin"):
-        table.add_column(column)
-    for name, (source, plugin) in sorted(dataset_sources().items()):
-        files = "\n".join(f.dest for f in source.files)
-        done = "yes" if manifest_path(data_dir, name).is_file() else "no"
-        table.add_row(name, files, done, source.license or "-", plugin)
-    _out.print(table)
+    data_dir = data_dir_or_default(args.data_dir)
+    rows = [
+        [
+            name,
+            [f.dest for f in source.files],
+            "yes" if manifest_path(data_dir, name).is_file() else "no",
+            source.license or "-",
+            plugin,
+        ]
+        for name, (source, plugin) in sorted(dataset_sources().items())
+    ]
+    columns = ("name", "files", "downloaded", "license", "plugin")
+    print_listing(f"moralbench datasets (data dir: {data_dir})", columns, rows, as_json=args.json)
     return 0
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from .download import download_dataset, manifest_path
+    from ..download import download_dataset, manifest_path
 
-    data_dir = _data_dir(args)
+    data_dir = data_dir_or_default(args.data_dir)
     known = dataset_sources()
     unknown = [n for n in args.names if n not in known]
     if unknown:
@@ -95,26 +81,18 @@ def _cmd_download(args: argparse.Namespace) -> int:
     for name in dict.fromkeys(args.names):
         source = known[name][0]
         manifest = download_dataset(
-            source, data_dir, mirror=args.mirror, console=_err, force=args.force
+            source, data_dir, mirror=args.mirror, console=err, force=args.force
         )
         for entry in manifest["files"]:
             extracted = entry.get("extracted")
             more = f", {len(extracted)} file(s) extracted" if extracted is not None else ""
-            _out.print(
+            say(
                 f"{entry['dest']}: {entry['status']}, {entry['size']} bytes, "
-                f"sha256 {entry['sha256']}{more}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
+                f"sha256 {entry['sha256']}{more}"
             )
-        _out.print(
-            f"{name}: manifest {manifest_path(data_dir, name)}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        say(f"{name}: manifest {manifest_path(data_dir, name)}")
         if source.license:
-            _out.print(f"licence: {source.license}", markup=False, highlight=False, soft_wrap=True)
+            say(f"licence: {source.license}")
         if source.citation:
-            _out.print(f"cite: {source.citation}", markup=False, highlight=False, soft_wrap=True)
+            say(f"cite: {source.citation}")
     return 0
