@@ -235,7 +235,14 @@ def test_a_server_that_refuses_the_longer_list_is_not_asked_again() -> None:
 
 def test_a_consumer_that_stops_early_cancels_the_rest() -> None:
     with FaultServer(FaultPlan(latency=0.3)) as server:
-        backend = _backend(server.url, api="chat", estimator="top_logprobs", num_concurrent="2")
+        # One request per item (no second, longer top-logprobs list), so requests count jobs.
+        backend = _backend(
+            server.url,
+            api="chat",
+            estimator="top_logprobs",
+            num_concurrent="2",
+            max_top_logprobs="0",
+        )
         requests = [ChoiceRequest(f"Q{i}:", (" yes", " no")) for i in range(20)]
         stream = backend.score_choices(requests)
         next(stream)
@@ -257,7 +264,8 @@ def test_a_reply_that_ends_at_once_is_asked_again_with_min_tokens(api: str) -> N
         ("refuses", FaultPlan(stops_at_once=True, min_tokens=False)),
     ]:
         with FaultServer(plan) as server:
-            backend = _backend(server.url, api=api, estimator="top_logprobs")
+            # max_top_logprobs=0: no second, longer list, so the count shows the retry alone
+            backend = _backend(server.url, api=api, estimator="top_logprobs", max_top_logprobs="0")
             [(_, answers[name])] = list(backend.score_choices([request]))
             backend.close()
         answers[name + " requests"] = server.counts.received

@@ -152,10 +152,10 @@ def test_chat_mode_hf_and_chat_endpoint_agree_with_default_args(
 
 
 KERNELS_ON_SYNTHETIC_DFAR = pytest.mark.xfail(
-    reason="open (#12): on the synthetic set dfar_classification had 27/30 items within 0.05 "
-    "(the other three tasks passed); no top-logprobs floor is involved there, and on the sample "
-    "data llama.cpp's Q4_1 kernels alone differ from hf by up to 0.049 on dfar (F32 copy: "
-    "0.0011), so kernels are the likely cause, not yet measured on these items",
+    reason="Q4_1 kernels (#12): on the synthetic set dfar_classification has 27/30 items within "
+    "0.05 (the other tasks pass). Measured on hf's token ids, every answer scored exactly: "
+    "llama.cpp on the Q4_1 file also gives 27/30 (max 0.0755), on an F32 copy of the "
+    "de-quantised weights 30/30 (max 0.0008); no top-logprobs floor is involved",
     strict=False,
 )
 
