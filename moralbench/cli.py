@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.table import Table
 
-from . import __version__
+from ._version import __version__
 from .cli_args import add_agreement_cuts, add_data_dir, add_include_path
 from .console import make_console
 from .errors import MoralbenchError

@@ -19,6 +19,7 @@ _err = make_console(stderr=True)
 def dataset_sources() -> dict[str, tuple[DatasetSource, str]]:
     """Every registered dataset by name, with the plugin that registered it."""
     from .plugin_manager import get_plugin_manager
+    from .registry import build_registry
 
     plugins = get_plugin_manager()
     for failure in plugins.failures:
@@ -27,16 +28,8 @@ def dataset_sources() -> dict[str, tuple[DatasetSource, str]]:
             markup=False,
             highlight=False,
         )
-    found: dict[str, tuple[DatasetSource, str]] = {}
-    for impl in plugins.pm.hook.moralbench_register_datasets.get_hookimpls():
-        for source in impl.function() or ():
-            if source.name in found:
-                raise MoralbenchError(
-                    f"dataset {source.name!r} is registered twice: by "
-                    f"{found[source.name][1]!r} and by {impl.plugin_name!r}"
-                )
-            found[source.name] = (source, impl.plugin_name)
-    return found
+    registry = build_registry(plugins)
+    return {name: (s, registry.dataset_plugin[name]) for name, s in registry.datasets.items()}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -10,8 +10,9 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import jsonlines
 import platformdirs
 
 from .errors import FileLineError, TaskDataError
@@ -79,24 +80,47 @@ def parse_json(text: str, *, allow_nan: bool = True) -> Any:
     return value
 
 
+class _CountedLines:
+    """The lines of a binary file, counting them (jsonlines reports a number only on errors)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.number = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for raw in self.handle:
+            self.number += 1
+            yield raw
+
+
+def _line_reason(exc: jsonlines.InvalidLineError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not valid UTF-8 ({cause.reason})"
+    if isinstance(cause, JsonTextError):
+        return cause.reason
+    return str(exc)
+
+
 def read_jsonl(
     path: Path, error: type[FileLineError] = TaskDataError
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (1-based line number, object); blank lines are skipped, bad JSON is an `error`."""
+    """Yield (1-based line number, object); blank lines are skipped, bad JSON is an `error`.
+
+    jsonlines reads the lines (and drops a leading byte-order mark); `parse_json` parses each,
+    so hostile JSON is refused with a reason.
+    """
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        lines = _CountedLines(handle)
+        reader = jsonlines.Reader(lines, loads=parse_json)
+        while True:
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise error(path, number, f"not valid UTF-8 ({exc.reason})") from exc
-            if number == 1:
-                line = line.removeprefix("\ufeff")
-            if not line.strip():
-                continue
-            try:
-                obj = parse_json(line)
-            except JsonTextError as exc:
-                raise error(path, number, exc.reason) from exc
+                obj = reader.read(allow_none=True, skip_empty=True)
+            except EOFError:
+                return
+            except jsonlines.InvalidLineError as exc:
+                raise error(path, exc.lineno, _line_reason(exc)) from exc
+            number = lines.number
             if not isinstance(obj, dict):
                 raise error(path, number, "expected a JSON object")
             yield number, obj

@@ -44,7 +44,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from . import __version__
+from ._version import __version__
 from .data_files import sha256_file
 from .datasets import DatasetSource, RemoteFile
 from .errors import MoralbenchError

@@ -58,6 +58,20 @@ class BackendUnavailable(MoralbenchError):
         )
 
 
+class BackendUnsupported(MoralbenchError):
+    """A backend cannot answer the request type a task asks for (choice or generate)."""
+
+    def __init__(self, backend: str, request_type: str, task: str | None = None) -> None:
+        self.backend = backend
+        self.request_type = request_type
+        self.task = task
+        asked = f" (task {task!r} asks for them)" if task else ""
+        super().__init__(
+            f"backend {backend!r} cannot answer {request_type} requests{asked}; "
+            "choose a backend that does (see `moralbench models`)"
+        )
+
+
 class PromptRenderError(MoralbenchError):
     """A template could not be rendered for a document."""
 

@@ -26,7 +26,7 @@ def test_dtype_auto_on_cpu_and_with_a_device_map_without_gpus() -> None:
     assert loading.resolve_dtype("auto", "cpu") == torch.float32
     if not torch.cuda.is_available():
         assert loading.resolve_dtype("auto", "auto") == torch.float32
-    with pytest.raises(ValueError, match="float7"):
+    with pytest.raises(OptionError, match="float7"):
         loading.resolve_dtype("float7", "cpu")
 
 

@@ -53,11 +53,6 @@ def items_vary(board: Leaderboard, column: Column) -> bool:
     return len(ns) > 1
 
 
-def item_count(board: Leaderboard, column: Column) -> int | None:
-    ns = {r.cells[column.key].n for r in board.rows if r.kind == "run" and column.key in r.cells}
-    return ns.pop() if len(ns) == 1 else None
-
-
 def legend(board: Leaderboard) -> list[str]:
     """Sentences explaining the table (shared by markdown, LaTeX captions and HTML)."""
     sort = board.column(board.sort_key)

@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from .explorer import explorer_data
 from .formatting import column_title, direction, interval, legend, number, rank_text
 from .plots import ModelItems, model_colour, reliability_figure, scatter_figure
@@ -144,22 +144,16 @@ def _model_items(
     models: list[ModelItems] = []
     choices: list[str] | None = None
     for i, row, result in entries:
-        records = [
-            r
-            for r in result.samples or []
-            if not r.get("error") and isinstance(r.get("probs"), list)
-        ]
-        if not records or len({len(r["probs"]) for r in records}) != 1:
+        records = [r for r in result.samples or [] if not r.error and r.probs is not None]
+        if not records or len({len(r.probs or []) for r in records}) != 1:
             continue
-        choices = choices or [str(c) for c in records[0].get("choices") or []]
-        probs = np.array([r["probs"] for r in records], dtype=np.float64)
+        choices = choices or [str(c) for c in records[0].fields.get("choices") or []]
+        probs = np.array([r.probs for r in records], dtype=np.float64)
         probs = probs / probs.sum(axis=1, keepdims=True)
-        targets = np.array([int(r.get("target", 0)) for r in records], dtype=np.int64)
+        targets = np.array([r.target or 0 for r in records], dtype=np.int64)
         human = None
-        if all(
-            isinstance(r.get("human_counts"), list) and sum(r["human_counts"]) > 0 for r in records
-        ):
-            counts = np.array([r["human_counts"] for r in records], dtype=np.float64)
+        if all(r.human_counts and sum(r.human_counts) > 0 for r in records):
+            counts = np.array([r.human_counts for r in records], dtype=np.float64)
             human = counts / counts.sum(axis=1, keepdims=True)
         models.append(ModelItems(row.label, colours[i], probs, targets, human))
     return models, choices

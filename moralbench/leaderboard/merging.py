@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..sample_record import SampleRecord
 from .errors import ResultsFileError
 from .rescoring import recompute
 from .sources import ResultsFile
@@ -51,9 +52,9 @@ class RunRow:
 
 def prompt_mode(source: ResultsFile) -> str | None:
     """The prompt mode a results file's tasks were scored in ("a+b" if they differ)."""
-    facts = [m for m in (source.payload.get("prompt_modes") or {}).values() if isinstance(m, dict)]
+    facts = [t.prompt_mode for t in source.result.tasks if t.prompt_mode is not None]
     if not facts:
-        described = (source.payload.get("model") or {}).get("prompt_mode")
+        described = source.result.model.get("prompt_mode")
         facts = [described] if isinstance(described, dict) else []
     names = {
         f"{m.get('mode')}+prefill" if m.get("prefill") else str(m.get("mode"))
@@ -65,20 +66,20 @@ def prompt_mode(source: ResultsFile) -> str | None:
 
 def row_key(source: ResultsFile) -> tuple[str, str, str]:
     mode = prompt_mode(source) or ""
-    fingerprint = (source.payload.get("model") or {}).get("fingerprint")
+    fingerprint = source.result.model.get("fingerprint")
     if fingerprint:
         return source.config["model"], f"fingerprint:{fingerprint}", mode
     args = json.dumps(source.config["model_args"], sort_keys=True)
     return source.config["model"], f"args:{args}", mode
 
 
-def _differs(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+def _differs(a: SampleRecord, b: SampleRecord) -> float | None:
     """How far two records of one item are apart; None when they agree."""
-    if a.get("prompt_sha256") != b.get("prompt_sha256"):
+    if a.prompt_sha256 != b.prompt_sha256:
         return math.inf
-    if bool(a.get("error")) != bool(b.get("error")):
+    if bool(a.error) != bool(b.error):
         return math.inf
-    pa, pb = a.get("probs"), b.get("probs")
+    pa, pb = a.fields.get("probs"), b.fields.get("probs")
     if isinstance(pa, list) and isinstance(pb, list):
         if len(pa) != len(pb):
             return math.inf
@@ -86,7 +87,7 @@ def _differs(a: dict[str, Any], b: dict[str, Any]) -> float | None:
         return gap if gap > SAME_SCORE_TOLERANCE else None
     if pa != pb:
         return math.inf
-    return None if a.get("metrics") == b.get("metrics") else math.inf
+    return None if a.fields.get("metrics") == b.fields.get("metrics") else math.inf
 
 
 def _names(parts: Sequence[TaskResult]) -> str:
@@ -123,11 +124,11 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
             f"using the newest, {newest.results_files[0].name}"
         ]
 
-    chosen: dict[str, dict[str, Any]] = {}
+    chosen: dict[str, SampleRecord] = {}
     conflicts: list[float] = []
     for part in parts:
         for record in part.samples or []:
-            doc_id = record["doc_id"]
+            doc_id = record.doc_id
             if doc_id in chosen:
                 gap = _differs(chosen[doc_id], record)
                 if gap is not None:
@@ -136,8 +137,8 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
     records = list(chosen.values())
     # Shards of one run hold interleaved documents; the run's bootstrap and ceiling draws
     # followed its document order, which `_index` records.
-    if all(isinstance(r.get("_index"), int) for r in records):
-        records.sort(key=lambda r: r["_index"])
+    if all(r.index is not None for r in records):
+        records.sort(key=lambda r: r.index or 0)
     notes: list[str] = []
     if conflicts:
         worst = max(conflicts)
@@ -232,8 +233,8 @@ def combine(
             rows[key] = RunRow(
                 model=source.config["model"],
                 model_args={str(k): str(v) for k, v in source.config["model_args"].items()},
-                fingerprint=(source.payload.get("model") or {}).get("fingerprint"),
-                description=dict(source.payload.get("model") or {}),
+                fingerprint=source.result.model.get("fingerprint"),
+                description=dict(source.result.model),
                 prompt_mode=prompt_mode(source),
             )
             parts[key] = {}

@@ -27,7 +27,7 @@ from .references import (
 from .significance import ALPHA, RankGroup, rank_groups
 from .sources import ResultsFile, find_results_files, load_results_file
 from .task_results import TaskResult
-from .variants import SAMPLE_LABEL, TaskVariant, is_sample_run, variant_labels
+from .variants import SAMPLE_LABEL, TaskVariant, variant_labels
 
 #: metrics shown in the overview when --metrics is not given (those present in the results)
 DEFAULT_METRICS = (
@@ -356,13 +356,13 @@ def _without_sample_runs(
     """The results to show, and how many `--sample-data` runs were left out."""
     if include:
         return sources, 0
-    kept = [s for s in sources if not is_sample_run(s.payload)]
+    kept = [s for s in sources if not s.result.sample_data]
     return kept, len(sources) - len(kept)
 
 
 def _sample_data_notes(shown: Sequence[ResultsFile], left_out: int) -> list[str]:
     notes = []
-    smoke = sum(1 for s in shown if is_sample_run(s.payload))
+    smoke = sum(1 for s in shown if s.result.sample_data)
     if smoke:
         notes.append(
             f"{smoke} run(s) scored only the few bundled --sample-data items (smoke runs, not "

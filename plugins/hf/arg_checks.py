@@ -15,6 +15,20 @@ from pathlib import Path
 from moralbench.backend import BackendOptions
 from moralbench.errors import OptionError
 
+KNOWN_ARGS = {
+    "pretrained",
+    "dtype",
+    "revision",
+    "trust_remote_code",
+    "gguf_file",
+    "peft",
+    "chat_template",
+    "prefill",
+    "max_length",
+    "device_map",
+    "max_batch_tokens",
+    "download",
+}
 DTYPE_NAMES = ("auto", "float32", "float16", "bfloat16")
 FLAG_VALUES = ("1", "true", "yes", "on", "0", "false", "no", "off")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -82,6 +96,12 @@ def _check_device(device: str | None) -> None:
 
 def check_hf_args(args: Mapping[str, str], options: BackendOptions) -> None:
     """Raise `OptionError` for the first invalid hf model arg or device."""
+    unknown = set(args) - KNOWN_ARGS
+    if unknown:
+        raise OptionError(
+            f"hf backend has no model arg(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(KNOWN_ARGS))}"
+        )
     dtype = args.get("dtype") or "auto"
     if dtype not in DTYPE_NAMES:
         raise OptionError(f"model arg dtype={dtype}: expected one of {', '.join(DTYPE_NAMES)}")

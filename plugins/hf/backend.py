@@ -62,20 +62,6 @@ from .prompting import continuation_ids, encode_text, render_chat
 #: bumped whenever the text a request turns into changes, so old cached answers are not reused
 PROMPT_PROTOCOL = 2
 
-KNOWN_ARGS = {
-    "pretrained",
-    "dtype",
-    "revision",
-    "trust_remote_code",
-    "gguf_file",
-    "peft",
-    "chat_template",
-    "prefill",
-    "max_length",
-    "device_map",
-    "max_batch_tokens",
-    "download",
-}
 CPU_TOKEN_BUDGET = 8192
 CPU_MAX_ROWS = 16
 
@@ -86,12 +72,6 @@ class HFBackend(Backend):
     before_batch: BatchHook | None = None
 
     def __init__(self, args: Mapping[str, str], options: BackendOptions) -> None:
-        unknown = set(args) - KNOWN_ARGS
-        if unknown:
-            raise OptionError(
-                f"hf backend has no model arg(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(sorted(KNOWN_ARGS))}"
-            )
         check_hf_args(args, options)
         self.args = dict(args)
         self.options = options
