@@ -99,3 +99,19 @@ class RunFailures(MoralbenchError):
             f"{count} request(s) failed after retries and were recorded as failed{where}; "
             "pass --allow-failures to accept a partial run"
         )
+
+
+class DownloadError(MoralbenchError):
+    """A file could not be fetched, failed its sha256 check, or a source is misdeclared."""
+
+
+class UnsafeArchive(DownloadError):
+    """An archive member would escape the target folder or is not a plain file or folder."""
+
+    def __init__(self, archive: Path, member: str, reason: str) -> None:
+        self.archive = str(archive)
+        self.member = member
+        self.reason = reason
+        super().__init__(
+            f"{archive}: refusing to extract member {member!r}: {reason}; nothing was extracted"
+        )

@@ -46,6 +46,34 @@ def _calibration_records(
     ).records
 
 
+def _result_json(
+    outcome: TaskOutcome,
+    split: str,
+    label_order: list[str],
+    predictions: Path,
+    calibration: Path | None,
+    cal_split: str | None,
+) -> dict[str, Any]:
+    """The results dict of `score` (without the records)."""
+    return {
+        "moralbench_version": __version__,
+        "task": outcome.name,
+        "task_version": outcome.version,
+        "split": split,
+        "options": outcome.options,
+        "label_order": label_order,
+        "predictions": {"path": str(predictions), "sha256": sha256_file(predictions)},
+        "calibration": (
+            {"split": cal_split, "path": str(calibration), "sha256": sha256_file(calibration)}
+            if calibration is not None
+            else None
+        ),
+        "data": [f.to_json() for f in outcome.data_files],
+        "metrics": outcome.metrics,
+        "summary": outcome.summary,
+    }
+
+
 def score(
     task_name: str,
     predictions: Path,
@@ -102,21 +130,6 @@ def score(
         metrics=metrics,
         summary=task.summary(),
     )
-    return {
-        "moralbench_version": __version__,
-        "task": outcome.name,
-        "task_version": outcome.version,
-        "split": split,
-        "options": outcome.options,
-        "label_order": choice_labels(task, docs),
-        "predictions": {"path": str(predictions), "sha256": sha256_file(predictions)},
-        "calibration": (
-            {"split": cal_split, "path": str(calibration), "sha256": sha256_file(calibration)}
-            if calibration is not None
-            else None
-        ),
-        "data": [f.to_json() for f in outcome.data_files],
-        "metrics": outcome.metrics,
-        "summary": outcome.summary,
-        "records": scored.records,
-    }
+    return _result_json(
+        outcome, split, choice_labels(task, docs), predictions, calibration, cal_split
+    ) | {"records": scored.records}

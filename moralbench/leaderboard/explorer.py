@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..sample_record import SampleRecord
-from .table import Row
+from .board import Row
 from .task_results import TaskResult
 
 #: task fields shown in their own place (choices, p, counts), or that are labels, not text

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .board import Cell, Column, Leaderboard, Row
 from .significance import RankGroup
-from .table import Cell, Column, Leaderboard, Row
 
 DECIMALS = 3
 

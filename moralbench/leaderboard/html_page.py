@@ -17,11 +17,11 @@ import jinja2
 import numpy as np
 
 from .._version import __version__
+from .board import Column, Leaderboard, Row
 from .explorer import explorer_data
 from .formatting import column_title, direction, interval, legend, number, rank_text
 from .plots import ModelItems, model_colour, reliability_figure, scatter_figure
 from .slice_html import agreement_view
-from .table import Column, Leaderboard, Row
 from .variants import TaskVariant
 
 ASSETS = Path(__file__).with_name("assets")

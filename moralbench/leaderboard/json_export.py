@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from .._version import __version__
+from .board import Column, Leaderboard, Row
 from .significance import RankGroup
 from .slice_render import json_section as slice_json
-from .table import Column, Leaderboard, Row
 
 FORMAT_VERSION = 1
 
