@@ -159,6 +159,36 @@ def _model_items(
     return models, choices
 
 
+def _figures(
+    entries: Sequence[tuple[int, Row, Any]], colours: dict[int, str], title: str
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The task's plots (reliability diagrams, model against human), and notes on missing ones."""
+    models, choices = _model_items(entries, colours)
+    if not models:
+        return [], ["No choice probabilities in the samples: no plots for this task."]
+    figures = [
+        {
+            "uri": reliability_figure(models, title),
+            "alt": f"Reliability diagrams for {title}",
+            "caption": "Confidence of the top choice against how often it is the majority "
+            "label (left) and against the share of annotators who chose it "
+            "(right). Points on the diagonal are calibrated.",
+        }
+    ]
+    with_votes = [m for m in models if m.human is not None]
+    if not (with_votes and choices):
+        return figures, ["No human vote counts: the model-vs-human scatter is not drawn."]
+    figures.append(
+        {
+            "uri": scatter_figure(with_votes, choices, title),
+            "alt": f"Model against human probability for {title}",
+            "caption": "Each point is one item and one choice: the share of annotators "
+            "who chose it against the model's probability for it.",
+        }
+    )
+    return figures, []
+
+
 def _task_view(
     board: Leaderboard, variant: TaskVariant, colours: dict[int, str], options: HtmlOptions
 ) -> dict[str, Any]:
@@ -176,33 +206,7 @@ def _task_view(
         if row.run is not None and variant in row.run.tasks
     ]
     title = columns[0].task_title
-    figures: list[dict[str, str]] = []
-    figure_notes: list[str] = []
-    models, choices = _model_items(entries, colours)
-    if options.plots and models:
-        figures.append(
-            {
-                "uri": reliability_figure(models, title),
-                "alt": f"Reliability diagrams for {title}",
-                "caption": "Confidence of the top choice against how often it is the majority "
-                "label (left) and against the share of annotators who chose it "
-                "(right). Points on the diagonal are calibrated.",
-            }
-        )
-        with_votes = [m for m in models if m.human is not None]
-        if with_votes and choices:
-            figures.append(
-                {
-                    "uri": scatter_figure(with_votes, choices, title),
-                    "alt": f"Model against human probability for {title}",
-                    "caption": "Each point is one item and one choice: the share of annotators "
-                    "who chose it against the model's probability for it.",
-                }
-            )
-        else:
-            figure_notes.append("No human vote counts: the model-vs-human scatter is not drawn.")
-    elif options.plots:
-        figure_notes.append("No choice probabilities in the samples: no plots for this task.")
+    figures, figure_notes = _figures(entries, colours, title) if options.plots else ([], [])
     params = sorted({k for _, _, r in entries for k in r.params})
     explorer = explorer_data(entries, colours, limit=options.explorer_items)
     return {

@@ -104,6 +104,48 @@ def _same_values(parts: Sequence[TaskResult]) -> bool:
     )
 
 
+def _union(parts: Sequence[TaskResult]) -> tuple[list[SampleRecord], list[float]]:
+    """Every item of the parts once (a newer part's record wins, the first position is kept),
+    in the run's document order, and how far each repeated item's records are apart."""
+    chosen: dict[str, SampleRecord] = {}
+    conflicts: list[float] = []
+    for part in parts:
+        for record in part.samples or []:
+            if record.doc_id in chosen:
+                gap = _differs(chosen[record.doc_id], record)
+                if gap is not None:
+                    conflicts.append(gap)
+            chosen[record.doc_id] = record
+    records = list(chosen.values())
+    # Shards of one run hold interleaved documents; the run's bootstrap and ceiling draws
+    # followed its document order, which the records' index keeps.
+    if all(r.index is not None for r in records):
+        records.sort(key=lambda r: r.index or 0)
+    return records, conflicts
+
+
+def _merged_template(parts: Sequence[TaskResult], params: dict[str, float]) -> TaskResult:
+    """The merged result before its metrics are recomputed: files, notes and settings of all."""
+    newest = parts[-1]
+    return TaskResult(
+        variant=newest.variant,
+        values={},
+        intervals={},
+        n=None,
+        n_failed=0,
+        params=params,
+        ceiling={},
+        notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
+        samples=None,
+        results_files=tuple(f for p in parts for f in p.results_files),
+        samples_files=tuple(f for p in parts for f in p.samples_files),
+        seed=newest.seed,
+        n_bootstrap=newest.n_bootstrap,
+        stamp=newest.stamp,
+        merged_from=sum(p.merged_from for p in parts),
+    )
+
+
 def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
     """One `TaskResult` from the files that reported the same task variant for one row.
 
@@ -124,21 +166,8 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
             f"using the newest, {newest.results_files[0].name}"
         ]
 
-    chosen: dict[str, SampleRecord] = {}
-    conflicts: list[float] = []
-    for part in parts:
-        for record in part.samples or []:
-            doc_id = record.doc_id
-            if doc_id in chosen:
-                gap = _differs(chosen[doc_id], record)
-                if gap is not None:
-                    conflicts.append(gap)
-            chosen[doc_id] = record  # newer part wins; first position is kept
-    records = list(chosen.values())
-    # Shards of one run hold interleaved documents; the run's bootstrap and ceiling draws
-    # followed its document order, which `_index` records.
-    if all(r.index is not None for r in records):
-        records.sort(key=lambda r: r.index or 0)
+    records, conflicts = _union(parts)
+    chosen = {r.doc_id for r in records}
     notes: list[str] = []
     if conflicts:
         worst = max(conflicts)
@@ -147,7 +176,7 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
             f"{task}: {len(conflicts)} item(s) scored differently in {_names(parts)} ({how}); "
             "the newer scores are used"
         )
-    all_ids = set(chosen)
+    all_ids = chosen
     covering = [p for p in parts if set(p.doc_ids or ()) == all_ids]
     if covering and (not conflicts or covering[-1] is newest):
         kept = covering[-1]
@@ -161,24 +190,7 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
 
     metric_names = list(dict.fromkeys(k for p in parts for k in p.values))
     ceiling_keys = list(dict.fromkeys(k for p in parts for k in p.ceiling))
-    params = _shared_params(parts, notes)
-    template = TaskResult(
-        variant=newest.variant,
-        values={},
-        intervals={},
-        n=None,
-        n_failed=0,
-        params=params,
-        ceiling={},
-        notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
-        samples=None,
-        results_files=tuple(f for p in parts for f in p.results_files),
-        samples_files=tuple(f for p in parts for f in p.samples_files),
-        seed=newest.seed,
-        n_bootstrap=newest.n_bootstrap,
-        stamp=newest.stamp,
-        merged_from=sum(p.merged_from for p in parts),
-    )
+    template = _merged_template(parts, _shared_params(parts, notes))
     merged, recompute_notes = recompute(template, records, metric_names, ceiling_keys=ceiling_keys)
     notes.append(
         f"{task}: merged {len(parts)} files ({_names(parts)}) covering {len(chosen)} items; "
