@@ -35,6 +35,20 @@ from .task import Task
 from .task_building import JudgeLoader, build_tasks
 from .task_runner import run_task
 
+#: the recorded options that make two runs "the same configuration" (`run_folder.config_key`):
+#: a run removes what an interrupted run of the same configuration left
+_RESUME_KEY_FIELDS = (
+    "model",
+    "model_args",
+    "tasks",
+    "split",
+    "limit",
+    "seed",
+    "num_fewshot",
+    "task_args",
+    "sample_data",
+)
+
 
 @dataclass
 class RunConfig:
@@ -203,14 +217,7 @@ class Run:
         if not self.group.is_main:
             return None
         recorded = self._recorded_config([t.name for t in tasks], secret_args)
-        keyed = ("model", "model_args", "tasks", "split", "limit", "seed", "num_fewshot")
-        key = config_key(
-            {
-                **{k: recorded[k] for k in keyed},
-                "task_args": recorded["task_args"],
-                "sample_data": recorded["sample_data"],
-            }
-        )
+        key = config_key({k: recorded[k] for k in _RESUME_KEY_FIELDS})
         marker = RunMarker(out_dir, stamp, key)
         removed = marker.start()
         if removed:

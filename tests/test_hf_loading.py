@@ -94,3 +94,12 @@ def test_lora_in_bf16_stays_unmerged_and_keeps_its_effect(
         abs(a - b) for i in got for a, b in zip(exact[i].logprobs, without[i].logprobs, strict=True)
     )
     assert noise < 0.25 < effect, (noise, effect)
+
+
+def test_hf_option_typos_are_option_errors_before_anything_loads(tmp_path: Path) -> None:
+    from moralbench.plugins.hf.arg_checks import check_hf_args
+
+    with pytest.raises(OptionError, match="no model arg\\(s\\) dtpye"):
+        check_hf_args({"pretrained": str(tmp_path), "dtpye": "float32"}, BackendOptions())
+    with pytest.raises(OptionError, match="no installed package 'no_such_model_pkg'"):
+        loading.resolve_pretrained("package:no_such_model_pkg")
