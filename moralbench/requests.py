@@ -9,10 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
-Estimator = Literal["exact", "top_logprobs", "sampled"]
-ESTIMATORS: tuple[str, ...] = ("exact", "top_logprobs", "sampled")
+from typing import Any
 
 
 @dataclass(frozen=True)
