@@ -168,7 +168,9 @@ def child(args: argparse.Namespace) -> None:
     )
 
 
-def measure(task: str, data_dir: Path, out: Path, cache: Path, n_bootstrap: int, *, no_cache: bool = False) -> dict[str, Any]:
+def measure(
+    task: str, data_dir: Path, out: Path, cache: Path, n_bootstrap: int, *, no_cache: bool = False
+) -> dict[str, Any]:
     command = [
         sys.executable, __file__, "--child", "--task", task, "--data-dir", str(data_dir),
         "--out", str(out), "--cache", str(cache), "--n-bootstrap", str(n_bootstrap),
@@ -202,8 +204,10 @@ def main() -> None:
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="harness_cost_"))
     rows = []
-    print("| task | docs | run | requests | seconds | user s | sys s | requests/s | peak RSS | same metrics |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    header = ["task", "docs", "run", "requests", "seconds", "user s", "sys s", "requests/s"]
+    header += ["requests/CPU s", "peak RSS", "same metrics"]
+    print("| " + " | ".join(header) + " |")
+    print("| --- | ---: | --- | " + " | ".join(["---:"] * 7) + " | --- |")
     try:
         for task in args.tasks.split(","):
             for size in (int(s) for s in args.sizes.split(",")):
@@ -222,6 +226,7 @@ def main() -> None:
                     print(
                         f"| {task} | {size:,} | {run} | {r['requests']:,} | {r['wall']:.2f} | "
                         f"{r['user']:.2f} | {r['sys']:.2f} | {r['requests'] / r['wall']:,.0f} | "
+                        f"{r['requests'] / (r['user'] + r['sys']):,.0f} | "
                         f"{r['maxrss_mb']:,.0f} MB | {'yes' if same else 'NO'} |",
                         flush=True,
                     )

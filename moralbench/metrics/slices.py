@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .aggregate import _per_item, compute_metrics
-from .bootstrap import iter_resamples
+from .bootstrap import iter_resamples, resample_counts
 from .ceiling import fit_dirichlet_prior
 from .distribution import _as_2d, _check_counts, normalise, one_hot
 
@@ -178,15 +178,19 @@ def _slice_gaps(
     """
     diffs: list[list[list[FloatArray]]] = [[[] for _ in columns] for _ in pairs]
     n_items = columns[0].size
+    positions = [(np.flatnonzero(a), np.flatnonzero(b)) for a, b in pairs]
     for block in iter_resamples(n_items, seed=seed, n_resamples=n_resamples):
-        rows, n = block.shape
-        keys = (np.arange(rows)[:, None] * n + block).ravel()
-        weights = np.bincount(keys, minlength=rows * n).reshape(rows, n).astype(np.float64)
-        for (a, b), per_column in zip(pairs, diffs, strict=True):
-            wa, wb = weights[:, a], weights[:, b]
+        weights = resample_counts(block)
+        for (in_a, in_b), per_column, (a, b) in zip(positions, diffs, pairs, strict=True):
+            # `take` gives the slice's columns in C order: the layout whose products round
+            # exactly as they always have (a masked view is in Fortran order and does not)
+            wa, wb = np.take(weights, in_a, axis=1), np.take(weights, in_b, axis=1)
             na, nb = wa.sum(axis=1), wb.sum(axis=1)
             ok = (na > 0) & (nb > 0)
-            wa_ok, wb_ok, na_ok, nb_ok = wa[ok], wb[ok], na[ok], nb[ok]
+            if ok.all():
+                wa_ok, wb_ok, na_ok, nb_ok = wa, wb, na, nb
+            else:
+                wa_ok, wb_ok, na_ok, nb_ok = wa[ok], wb[ok], na[ok], nb[ok]
             for v, out in zip(columns, per_column, strict=True):
                 out.append((wa_ok @ v[a]) / na_ok - (wb_ok @ v[b]) / nb_ok)
     results = []
@@ -321,9 +325,7 @@ def slice_metrics(
         for key in gap_keys
     ]
     found = (
-        _slice_gaps(
-            columns, [(a, b) for _, a, b in measured], seed=seed, n_resamples=n_bootstrap
-        )
+        _slice_gaps(columns, [(a, b) for _, a, b in measured], seed=seed, n_resamples=n_bootstrap)
         if columns and measured
         else [[] for _ in measured]
     )
