@@ -24,6 +24,7 @@ from .data_files import default_data_dir, sha256_file
 from .distributed import ProcessGroup, current_process_group
 from .environment import environment_info
 from .errors import MoralbenchError, OptionError, RunFailures
+from .gc_pause import full_collections_paused
 from .item_limits import MAX_FIELD_CHARS, bound_document
 from .judges import JudgeContext
 from .plugin_manager import get_plugin_manager
@@ -86,7 +87,8 @@ def evaluate(model: str, tasks: str | list[str], **options: Any) -> dict[str, An
     if isinstance(include, str | Path):  # one folder, as the CLI's single --include-path
         include = [include]
     options["include_path"] = [Path(p) for p in include]
-    return Run(RunConfig(model=model, tasks=tasks, **options)).execute()
+    with full_collections_paused():
+        return Run(RunConfig(model=model, tasks=tasks, **options)).execute()
 
 
 def _render_first_doc(task: Task, split: str) -> None:
@@ -526,6 +528,7 @@ class Run:
             elif writer is not None:
                 writer.write(item.index, record, None)
             records.append((item.index, record))
+            item.requests = []  # rendered prompts are not needed again: free them as we go
 
         for key in answers:
             for item in waiting_on[key]:
@@ -535,6 +538,7 @@ class Run:
                 complete(item)
 
         todo = [(k, r) for k, r in unique.items() if k not in answers]
+        unique.clear()  # what is still to ask is in `todo`; the rest can be freed
         choice = [(k, r) for k, r in todo if isinstance(r, ChoiceRequest)]
         generate = [(k, r) for k, r in todo if isinstance(r, GenerateRequest)]
         label = f"{task.name} [{split}]"
