@@ -4,14 +4,19 @@ The loopback server is `tests/fault_server.py` with `--latency 0.2` (no faults),
 process so that it does not share the client's interpreter lock. The client is the real backend
 (`OpenAIBackend.score_choices`, top_logprobs estimator: one POST per request) at each
 concurrency. With a fixed 200 ms per request, the ideal rate is concurrency / 0.2 s; the table
-shows the measured rate and its ratio to that ideal (target: at least 0.9 up to 64).
+shows the measured rate, its ratio to that ideal, the client process's CPU time per request
+(all threads: the backend's event loop and the consumer) and the server's, which shares the
+machine's cores. Targets: at least 0.9 of ideal at every level; under 0.5 ms of client CPU a
+request from 64 concurrent requests up (below that, the thread wake-ups around each lone
+request dominate: one idle 200 ms `asyncio.sleep` alone costs ~0.2 ms of CPU on a busy machine).
 
-    python benchmarks/api_throughput.py [--concurrency 1,8,32,64] [--rounds 20] [--latency 0.2]
+    python benchmarks/api_throughput.py [--concurrency 1,8,32,64,256] [--rounds 20] [--latency 0.2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +29,8 @@ from moralbench.requests import ChoiceRequest
 
 FAULT_SERVER = Path(__file__).resolve().parents[1] / "tests" / "fault_server.py"
 TARGET_RATIO = 0.9
+TARGET_CPU_MS = 0.5
+CPU_TARGET_FROM = 64  # concurrency from which the CPU target applies
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
@@ -40,8 +47,17 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     return process, url
 
 
-def measure(url: str, concurrency: int, rounds: int) -> tuple[int, float, int]:
-    """(requests sent, seconds taken, failed requests) for `rounds` requests per worker."""
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    url: str, concurrency: int, rounds: int, server_pid: int
+) -> tuple[int, float, float, float, int]:
+    """(requests sent, seconds taken, client CPU seconds, server CPU seconds, failed requests)
+    for `rounds` requests per worker."""
     backend = OpenAIBackend(
         {
             "model": "fake",
@@ -62,46 +78,64 @@ def measure(url: str, concurrency: int, rounds: int) -> tuple[int, float, int]:
         requests = [
             ChoiceRequest(f"Question {i}: is it fine?", (" yes", " no")) for i in range(count)
         ]
-        started = time.perf_counter()
+        server_started = process_cpu_seconds(server_pid)
+        started, cpu_started = time.perf_counter(), time.process_time()
         failed = sum(1 for _, r in backend.score_choices(requests) if r.error)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        server_cpu = process_cpu_seconds(server_pid) - server_started
     finally:
         backend.close()
-    return count, elapsed, failed
+    return count, elapsed, cpu, server_cpu, failed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated levels")
+    parser.add_argument("--concurrency", default="1,8,32,64,256", help="comma-separated levels")
     parser.add_argument("--rounds", type=int, default=20, help="requests per worker")
     parser.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
 
+    load_before = f"{os.getloadavg()[0]:.2f}"
     process, url = start_server(args.latency)
     rows = []
     try:
         for concurrency in levels:
-            count, elapsed, failed = measure(url, concurrency, args.rounds)
+            count, elapsed, cpu, server_cpu, failed = measure(
+                url, concurrency, args.rounds, process.pid
+            )
             rate = count / elapsed
             ideal = concurrency / args.latency
-            rows.append((concurrency, count, elapsed, rate, ideal, rate / ideal, failed))
+            cpu_ms, server_ms = 1000 * cpu / count, 1000 * server_cpu / count
+            rows.append(
+                (concurrency, count, elapsed, rate, ideal, rate / ideal, cpu_ms, server_ms, failed)
+            )
     finally:
         process.terminate()
         process.wait(timeout=10)
 
     print(f"server latency {args.latency * 1000:.0f} ms per request; {args.rounds} per worker")
-    print("| concurrency | requests | seconds | requests/s | ideal/s | ratio | failed |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for concurrency, count, elapsed, rate, ideal, ratio, failed in rows:
+    print(f"load average before: {load_before}; after: {os.getloadavg()[0]:.2f}")
+    print(
+        "| concurrency | requests | seconds | requests/s | ideal/s | ratio | "
+        "client CPU ms/request | server CPU ms/request | failed |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for concurrency, count, elapsed, rate, ideal, ratio, cpu_ms, server_ms, failed in rows:
         print(
             f"| {concurrency} | {count} | {elapsed:.2f} | {rate:.1f} | {ideal:.1f} | "
-            f"{ratio:.3f} | {failed} |"
+            f"{ratio:.3f} | {cpu_ms:.3f} | {server_ms:.3f} | {failed} |"
         )
     worst = min(row[5] for row in rows)
+    most_cpu = max((row[6] for row in rows if row[0] >= CPU_TARGET_FROM), default=0.0)
     verdict = "meets" if worst >= TARGET_RATIO else "MISSES"
     print(f"lowest ratio {worst:.3f}: {verdict} the {TARGET_RATIO} target")
-    if worst < TARGET_RATIO or any(row[6] for row in rows):
+    verdict = "meets" if most_cpu < TARGET_CPU_MS else "MISSES"
+    print(
+        f"most client CPU from {CPU_TARGET_FROM} concurrent up: {most_cpu:.3f} ms/request: "
+        f"{verdict} the {TARGET_CPU_MS} ms target"
+    )
+    if worst < TARGET_RATIO or most_cpu >= TARGET_CPU_MS or any(row[8] for row in rows):
         raise SystemExit(1)
 
 

@@ -13,6 +13,9 @@ ceiling load that converted folder, so all three use identical weights.
     python benchmarks/hf_choice_scoring.py --device cuda --dtype bfloat16 \
         --model-config 8b-random --lmeval-batch-size 32,64 --batch-size auto
 
+`--model-config tiny-random` builds the same Llama-3 shape at toy size (2 layers, width 64), so
+the 8B path can be dry-run on a CPU (`benchmarks/gpu_check.sh` with GPU_CHECK_DRY_RUN=1).
+
 lm-eval and moralbench must be importable by the same interpreter (see docs/performance.md).
 """
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -44,6 +48,27 @@ PHRASE_CHOICES = (
 )
 DEMO_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 TOLERANCE = 1e-4
+#: max |choice log-prob - float32 reference| allowed in bfloat16/float16, the bound of the hf
+#: backend's own load-time check (exactness.py): 8 mantissa bits round a logit of 20 by up to
+#: 0.06, and 30 layers compound it; the demo model on CPU reached 0.37 (docs/performance.md)
+LOW_PRECISION_TOLERANCE = 0.5
+#: Llama-3-8B's shape, and the same at toy size for a dry run on CPU
+RANDOM_SHAPES = {
+    "8b-random": {
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+    },
+    "tiny-random": {
+        "hidden_size": 64,
+        "intermediate_size": 224,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 1,
+    },
+}
 
 # -- synthetic anecdotes (our own sentences; deterministic for a seed) -----------------------
 
@@ -235,20 +260,17 @@ def worker_prepare(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _build_random_llama(job: dict[str, Any]) -> Path:
-    """An 8B Llama-3-shaped model with random weights, saved once (no download)."""
+    """A Llama-3-shaped model (8B, or the toy size) with random weights, saved once."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    folder = Path(job["cache_root"]) / f"llama-8b-random-{job['dtype']}-seed0"
+    name = job["model_config"]
+    folder = Path(job["cache_root"]) / f"llama-{name}-{job['dtype']}-seed0"
     if (folder / "config.json").exists():
         return folder
     config = LlamaConfig(
         vocab_size=128256,
-        hidden_size=4096,
-        intermediate_size=14336,
-        num_hidden_layers=32,
-        num_attention_heads=32,
-        num_key_value_heads=8,
+        **RANDOM_SHAPES[name],
         max_position_embeddings=8192,
         rope_theta=500000.0,
         rms_norm_eps=1e-5,
@@ -297,7 +319,7 @@ def worker_moralbench(job: dict[str, Any]) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "scores": scores,
-        "batch": f"rows<={backend.max_rows}, tokens<={backend.max_tokens}",
+        "batch": f"{backend.batching}: rows<={backend.max_rows}, tokens<={backend.max_tokens}",
         "limits": [backend.max_rows, backend.max_tokens],
         "context_digest": _digest([list(i.context) for i in items]),
         "pair_digest": _digest(
@@ -468,6 +490,14 @@ def max_abs_diff(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> 
     )
 
 
+def normalised(logprobs: Sequence[float]) -> list[float]:
+    """The choice distribution: the choices' probabilities renormalised to sum to 1."""
+    top = max(logprobs)
+    weights = [math.exp(v - top) for v in logprobs]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
 def run_variant(
     variant: str, args: argparse.Namespace, base_job: dict[str, Any], workdir: Path
 ) -> dict[str, Any]:
@@ -541,6 +571,10 @@ def summarise(
         summary["max_abs_diff_vs_reference"] = max_abs_diff(
             mb["scores"][: len(reference)], reference
         )
+        summary["max_prob_diff_vs_reference"] = max_abs_diff(
+            [normalised(row) for row in mb["scores"][: len(reference)]],
+            [normalised(row) for row in reference],
+        )
     return summary
 
 
@@ -550,7 +584,7 @@ def print_table(summary: dict[str, Any]) -> None:
         f"{summary['prompt_tokens']} prompt tokens"
     )
     header = (
-        f"{'tool':<11} {'batch':<26} {'seconds':>8} {'docs/s':>7} "
+        f"{'tool':<11} {'batch':<40} {'seconds':>8} {'docs/s':>7} "
         f"{'prompt tok/s':>12} {'peak RSS':>9}"
     )
     print(header)
@@ -558,7 +592,7 @@ def print_table(summary: dict[str, Any]) -> None:
     names = {"moralbench": "moralbench", "lmeval": "lm-eval", "ceiling": "ceiling"}
     for name, row in summary["rows"].items():
         print(
-            f"{names[name]:<11} {row['batch']:<26} {row['seconds']:>8.1f} "
+            f"{names[name]:<11} {row['batch']:<40} {row['seconds']:>8.1f} "
             f"{row['docs_per_s']:>7.2f} {row['prompt_tokens_per_s']:>12.0f} "
             f"{row['peak_rss_gb']:>7.2f} GB"
         )
@@ -579,7 +613,8 @@ def print_table(summary: dict[str, Any]) -> None:
         lines.append(
             f"max |logprob difference| moralbench vs naive fp32 reference "
             f"({summary['reference_docs']} docs, one pass per choice): "
-            f"{summary['max_abs_diff_vs_reference']:.2e}"
+            f"{summary['max_abs_diff_vs_reference']:.2e}; of the normalised choice "
+            f"probabilities: {summary['max_prob_diff_vs_reference']:.2e}"
         )
     if summary["lmeval_sweep"]:
         sweep = ", ".join(f"{k}: {v:.1f} s" for k, v in summary["lmeval_sweep"].items())
@@ -611,7 +646,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
-    parser.add_argument("--model-config", choices=("demo", "8b-random"), default="demo")
+    parser.add_argument("--model-config", choices=("demo", *RANDOM_SHAPES), default="demo")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        help=f"max |log-prob difference| to the float32 reference (default: {TOLERANCE} in "
+        f"float32, {LOW_PRECISION_TOLERANCE} in bfloat16/float16)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--json", type=Path, help="save the figures here")
@@ -624,6 +665,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.batch_size = int(args.batch_size)
     args.lmeval_batch_size = [int(s) for s in args.lmeval_batch_size.split(",")]
     return args
+
+
+def _device_name(device: str) -> str:
+    if not device.startswith("cuda"):
+        return f"{device} ({os.cpu_count()} cores)"
+    import torch
+
+    return f"{torch.cuda.get_device_name(device)} ({device})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -651,6 +700,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
+            "device": _device_name(args.device),
         },
         "variants": {},
     }
@@ -662,13 +712,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary = run_variant(variant, args, base_job, workdir)
             results["variants"][variant] = summary
             print_table(summary)
+    exact = args.dtype == "float32"
+    tolerance = args.tolerance or (TOLERANCE if exact else LOW_PRECISION_TOLERANCE)
+    results["tolerance"] = tolerance
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
+    # lm-eval is compared only in float32: in low precision both tools round, differently.
+    keys = (
+        ("max_abs_diff_vs_lmeval", "max_abs_diff_vs_reference")
+        if exact
+        else ("max_abs_diff_vs_reference",)
+    )
     failures = [
-        f"{v}: {key} = {s[key]:.2e} > {TOLERANCE}"
+        f"{v}: {key} = {s[key]:.2e} > {tolerance}"
         for v, s in results["variants"].items()
-        for key in ("max_abs_diff_vs_lmeval", "max_abs_diff_vs_reference")
-        if key in s and s[key] > TOLERANCE and args.dtype == "float32"
+        for key in keys
+        if key in s and s[key] > tolerance
     ]
     for failure in failures:
         print(f"LOG-PROB MISMATCH {failure}")

@@ -23,6 +23,7 @@ from .errors import PromptRenderError, TaskDefinitionError
 from .requests import Message
 from .task_files import read_task_text
 from .template_limits import BoundedEnvironment, TemplateLimitError, bounded_render
+from .yaml_schema import MESSAGE_KEYS, TEMPLATE_KEYS
 
 
 def _environment() -> SandboxedEnvironment:
@@ -184,8 +185,35 @@ def plain_context(rendered: str, answer_prefix: str) -> str:
     return rendered.rstrip() + "\n"
 
 
-def template_file(task: str, name: str, path: Path, answer_prefix: str = "") -> PromptTemplate:
-    """A plain-text template stored beside a task's code."""
-    return PromptTemplate(
-        task, name, text=path.read_text(encoding="utf-8").rstrip("\n"), answer_prefix=answer_prefix
-    )
+def load_templates(task: str, configs: Mapping[str, Any], base: Path) -> dict[str, PromptTemplate]:
+    """A task's named templates from a YAML `templates:` map (or the same map in Python).
+
+    The one way templates are declared, by YAML tasks and the built-in tasks alike: each
+    value is inline text, `{file: x.jinja}`, `{text: ...}` or `{messages: [{role, content |
+    file}]}`, with an optional `answer_prefix`; files are read from `base`, the task's folder.
+    An unknown key is an error (a misspelt `answer_prefix` would change the prompt silently).
+    """
+    if not isinstance(configs, Mapping) or not configs:
+        raise TaskDefinitionError(f"task {task!r}: templates must be a non-empty map")
+    for name, config in configs.items():
+        _check_keys(task, str(name), config)
+    return {
+        str(name): PromptTemplate.from_config(task, str(name), config, base)
+        for name, config in configs.items()
+    }
+
+
+def _check_keys(task: str, name: str, config: Any) -> None:
+    if not isinstance(config, Mapping):
+        return
+    parts = [(config, TEMPLATE_KEYS, "")]
+    messages = config.get("messages")
+    if isinstance(messages, Sequence) and not isinstance(messages, str):
+        parts += [(m, MESSAGE_KEYS, "message ") for m in messages if isinstance(m, Mapping)]
+    for mapping, allowed, where in parts:
+        unknown = sorted(str(k) for k in mapping if k not in allowed)
+        if unknown:
+            raise TaskDefinitionError(
+                f"task {task!r}: template {name!r}: unknown {where}key(s) {', '.join(unknown)}; "
+                f"valid keys: {', '.join(allowed)}"
+            )

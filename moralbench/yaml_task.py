@@ -24,18 +24,19 @@ sample_data: samples              # optional folder beside this file, for --samp
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .choice_records import aggregate_choices, choice_fields
+from .choice_records import choice_fields
+from .choice_task import ChoiceTask
 from .data_files import read_csv, read_jsonl
 from .errors import OptionError, TaskDataError, TaskDefinitionError
-from .prompts import PromptTemplate, plain_context
-from .requests import ChoiceRequest, Message, Request, Response
+from .fewshot import ShotPool, prompt_context
+from .prompts import PromptTemplate, load_templates
+from .requests import ChoiceRequest, Request, Response
 from .task import Doc, Record, Task, TaskContext
 from .task_files import MAX_DATA_BYTES, check_regular_file, confined_path
 from .yaml_schema import check_task_keys, is_task_definition
@@ -75,10 +76,7 @@ class YamlTaskFactory:
         templates = config["templates"]
         if not isinstance(templates, Mapping) or not templates:
             raise TaskDefinitionError(f"{path}: templates must be a non-empty map")
-        self.templates = {
-            name: PromptTemplate.from_config(self.name, str(name), value, path.parent)
-            for name, value in templates.items()
-        }
+        self.templates = load_templates(self.name, templates, path.parent)
         self.choice_variants = _choice_variants(path, config)
         self.answer_instruction = str(config.get("answer_instruction") or "")
 
@@ -113,10 +111,8 @@ class YamlTaskFactory:
         return path
 
 
-class YamlTask(Task):
+class YamlTask(ChoiceTask):
     """A running instance of a YAML-defined choice task."""
-
-    output_type = "choice"
 
     def __init__(self, factory: YamlTaskFactory, context: TaskContext) -> None:
         self.factory = factory
@@ -125,6 +121,7 @@ class YamlTask(Task):
         self.calibration_split = factory.config.get("calibration_split")  # type: ignore[misc]
         self.fewshot_split = factory.fewshot_split  # type: ignore[misc]
         self.options_help = factory.options_help  # type: ignore[misc]
+        self.metric_names = factory.config.get("metrics")  # type: ignore[misc]
         super().__init__(context)
         name = self.option(
             "template",
@@ -136,14 +133,10 @@ class YamlTask(Task):
                 f"templates: {', '.join(factory.templates)}"
             )
         self.template = factory.templates[name]
-        self._fewshot: list[Doc] | None = None
+        self.shots = ShotPool(lambda: self.docs(self.fewshot_split or ""))
 
     def data_files(self, data_dir: Path, split: str) -> list[Path]:  # type: ignore[override]
         return self.factory.data_files(data_dir, split)
-
-    def has_split(self, split: str) -> bool:
-        files = self.data_files(self.context.data_dir, split)
-        return bool(files) and all(p.is_file() for p in files)
 
     def require_files(self, split: str) -> list[Path]:
         files = self.data_files(self.context.data_dir, split)
@@ -217,53 +210,13 @@ class YamlTask(Task):
             "choices": doc["_choices"]
         }
 
-    def _shots(self, doc: Doc) -> list[Doc]:
-        """`--num-fewshot` examples from the few-shot split, never the document itself."""
-        k = self.context.num_fewshot
-        if k <= 0 or self.fewshot_split is None:
-            return []
-        if self._fewshot is None:
-            self._fewshot = list(self.docs(self.fewshot_split))
-        pool = [d for d in self._fewshot if d["doc_id"] != doc["doc_id"]]
-        rng = random.Random(f"{self.context.seed}:{doc['doc_id']}")
-        return rng.sample(pool, min(k, len(pool)))
-
-    def _plain_prompt(self, doc: Doc, shots: Sequence[Doc]) -> str:
-        """Worked examples (prompt, answer prefix, answer), a blank line apart, then the doc."""
-        prefix = self.template.answer_prefix
-        parts = []
-        for shot in shots:
-            shown = self.template.render(self._fields(shot))
-            assert isinstance(shown, str)
-            parts.append(plain_context(shown, prefix) + prefix + shot["_choices"][shot["_target"]])
-        rendered = self.template.render(self._fields(doc))
-        assert isinstance(rendered, str)
-        return "\n\n".join([*parts, plain_context(rendered, prefix)])
-
-    def _chat_prompt(self, doc: Doc, shots: Sequence[Doc]) -> tuple[Message, ...]:
-        """System messages, then each example's turns answered by the assistant, then the doc."""
-        rendered = self.template.render(self._fields(doc))
-        assert not isinstance(rendered, str)
-        examples: list[Message] = []
-        for shot in shots:
-            turns = self.template.render(self._fields(shot))
-            assert not isinstance(turns, str)
-            examples += [m for m in turns if m.role != "system"]
-            answer = self.template.answer_prefix + shot["_choices"][shot["_target"]]
-            examples.append(Message("assistant", answer.strip()))
-        system = [m for m in rendered if m.role == "system"]
-        return tuple([*system, *examples, *(m for m in rendered if m.role != "system")])
-
     def requests(self, doc: Doc) -> list[Request]:
-        shots = self._shots(doc)
-        context = (
-            self._chat_prompt(doc, shots)
-            if self.template.is_chat
-            else self._plain_prompt(doc, shots)
-        )
+        k = self.context.num_fewshot if self.fewshot_split else 0
+        shots = self.shots.pick(doc, k, self.context.seed)
+        examples = [(self._fields(s), s["_choices"][s["_target"]]) for s in shots]
         return [
             ChoiceRequest(
-                context,
+                prompt_context(self.template, self._fields(doc), examples),
                 tuple(doc["_choices"]),
                 self.template.answer_prefix,
                 variants=self.factory.choice_variants,
@@ -273,18 +226,6 @@ class YamlTask(Task):
 
     def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
         return choice_fields(responses[0], doc["_choices"], doc["_target"], doc.get("_counts"))
-
-    def aggregate(
-        self, records: Sequence[Record], calibration: Sequence[Record] | None = None
-    ) -> dict[str, Any]:
-        return aggregate_choices(
-            records,
-            calibration,
-            metric_names=self.factory.config.get("metrics"),
-            seed=self.context.seed,
-            n_bootstrap=self.context.n_bootstrap,
-            agreement_cuts=self.context.agreement_cuts,
-        )
 
 
 def _choice_variants(path: Path, config: Mapping[str, Any]) -> tuple[tuple[str, ...], ...]:

@@ -19,6 +19,7 @@ import transformers
 from moralbench.plugins.hf.loading import apply_peft, resolve_dtype, resolve_pretrained
 from moralbench.plugins.hf.model_args import default_device, flag
 from moralbench.plugins.hf.model_args import folder_hash as _folder_hash
+from moralbench.plugins.hf.threads import apply_threads
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from moralbench.backend import BackendOptions
@@ -39,6 +40,7 @@ class LoadedModel:
     max_length: int
     max_rows: int
     max_tokens: int
+    threads: int
     identity: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -87,6 +89,7 @@ def load_sequence_model(
         "trust_remote_code": flag(args, "trust_remote_code", False),
         "local_files_only": not flag(args, "download", False),
     }
+    threads = apply_threads(args)
     torch.manual_seed(options.seed)
     try:
         tokenizer = AutoTokenizer.from_pretrained(pretrained, **common)
@@ -123,6 +126,7 @@ def load_sequence_model(
         max_length=max_length,
         max_rows=rows,
         max_tokens=tokens,
+        threads=threads,
         identity=identity,
     )
 
@@ -137,6 +141,7 @@ def describe_model(loaded: LoadedModel, backend: str) -> dict[str, Any]:
         "device": str(loaded.device),
         "dtype": str(loaded.dtype).replace("torch.", ""),
         "max_length": loaded.max_length,
+        "threads": loaded.threads,
         "parameters": sum(p.numel() for p in loaded.model.parameters()),
         "model_class": type(loaded.model).__name__,
         "num_labels": int(loaded.model.config.num_labels),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from moralbench.plugins.hf.model_args import flag
+from moralbench.plugins.hf.threads import parse_threads
 
 from moralbench.errors import OptionError
 
@@ -19,6 +20,7 @@ COMMON_ARGS = {
     "peft",
     "max_length",
     "max_batch_tokens",
+    "threads",
 }
 
 
@@ -35,6 +37,7 @@ def check_args(backend: str, args: Mapping[str, str], known: set[str]) -> None:
         value = args.get(key)
         if value and (not value.isdigit() or int(value) < 1):
             raise OptionError(f"model arg {key} must be a positive integer, got {value!r}")
+    parse_threads(args)
 
 
 def choice_of(args: Mapping[str, str], key: str, allowed: tuple[str, ...]) -> str:

@@ -15,6 +15,8 @@ from pathlib import Path
 from moralbench.backend import BackendOptions
 from moralbench.errors import OptionError
 
+from .threads import parse_threads
+
 DTYPE_NAMES = ("auto", "float32", "float16", "bfloat16")
 FLAG_VALUES = ("1", "true", "yes", "on", "0", "false", "no", "off")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -87,6 +89,7 @@ def check_hf_args(args: Mapping[str, str], options: BackendOptions) -> None:
         raise OptionError(f"model arg dtype={dtype}: expected one of {', '.join(DTYPE_NAMES)}")
     for key in ("max_length", "max_batch_tokens"):
         _positive(args, key)
+    parse_threads(args)
     for key in ("trust_remote_code", "chat_template", "download"):
         value = args.get(key)
         if value not in (None, "") and value.lower() not in FLAG_VALUES:

@@ -4,7 +4,7 @@ Model args: pretrained=ID_OR_DIR, dtype=auto|bfloat16|float16|float32, revision=
 trust_remote_code=, gguf_file=, peft=ADAPTER_DIR, chat_template=true|false (default: true
 when the tokenizer has one), prefill=true|false (chat only, default false), max_length=,
 device_map=, max_batch_tokens=, download=true|false (default false: local files and the HF
-cache only).
+cache only), threads=N|auto (torch CPU threads; default: the CPUs this process may use).
 
 Prompts follow `moralbench.chat_protocol`: with the chat template on, the model sees the
 conversation and the answer is scored at the start of the assistant message.
@@ -42,7 +42,7 @@ from moralbench.requests import (
 )
 
 from .arg_checks import check_hf_args
-from .batch_size import START_ROWS, find_max_rows
+from .batch_size import START_ROWS, batching_mode, find_max_rows
 from .choice_scoring import (
     BatchHook,
     ScoringItem,
@@ -58,6 +58,7 @@ from .model_args import default_device as _default_device
 from .model_args import flag as _flag
 from .model_args import folder_hash as _folder_hash
 from .prompting import continuation_ids, encode_text, render_chat
+from .threads import apply_threads
 
 #: bumped whenever the text a request turns into changes, so old cached answers are not reused
 PROMPT_PROTOCOL = 2
@@ -75,6 +76,7 @@ KNOWN_ARGS = {
     "device_map",
     "max_batch_tokens",
     "download",
+    "threads",
 }
 CPU_TOKEN_BUDGET = 8192
 CPU_MAX_ROWS = 16
@@ -99,6 +101,7 @@ class HFBackend(Backend):
         self.device_name = "auto" if device_map else _default_device(options)
         self.dtype = resolve_dtype(args.get("dtype", "auto"), self.device_name)
         custom_code = _flag(args, "trust_remote_code", False)
+        self.threads = apply_threads(args)
         torch.manual_seed(options.seed)
         self.model, self.tokenizer, self.facts = load_model_and_tokenizer(
             args["pretrained"],
@@ -125,8 +128,9 @@ class HFBackend(Backend):
         self.max_length = int(args.get("max_length") or self._model_max_length())
         self.pad_id = self._pad_id()
         self.facts.update(check_family(self.model, self.pad_id, custom_code=custom_code))
+        self.batching = batching_mode(options.batch_size, self.device.type)
         self.max_rows, self.max_tokens = self._batch_limits(options.batch_size)
-        self.auto_batch = options.batch_size == "auto" and self.device.type == "cuda"
+        self.auto_batch = self.batching == "probe"
         self._probed_cost = 0
         self.oom_splits: list[tuple[int, int]] = []
 
@@ -218,6 +222,8 @@ class HFBackend(Backend):
             "chat_template": self.use_chat_template,
             "prompt_mode": self.prompt_mode().as_dict(),
             "max_length": self.max_length,
+            "threads": self.threads,
+            "batching": self.batching,
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "model_class": type(self.model).__name__,
             "transformers": transformers.__version__,

@@ -1,7 +1,9 @@
 """The `openai` backend: any OpenAI-compatible HTTP API (OpenAI, vLLM, llama.cpp, TGI).
 
 This module only registers the backend; the HTTP client is imported when the backend is
-chosen (`moralbench.plugins.openai.backend`). Neither torch nor transformers is needed.
+chosen (`moralbench.plugins.openai.backend`). Neither torch nor transformers is needed, nor any
+HTTP package: the client is asyncio's (`http_transport.py`); certifi, when installed (the `api`
+extra), supplies the CA bundle for https.
 """
 
 from moralbench import BackendSpec, hookimpl
@@ -18,7 +20,6 @@ def moralbench_register_models() -> list[BackendSpec]:
                 "OpenAI-compatible API (chat or completions): choice log-probs by echo, "
                 "top log-probs or sampling; generation"
             ),
-            requires={"httpx": "httpx"},
             secret_args=("api_key",),
         )
     ]

@@ -4,11 +4,9 @@ One `ApiClient` per backend, used only from the backend's event loop. At most
 `num_concurrent` requests are in flight; a request waiting to retry does not hold a slot.
 Every message this module produces is scrubbed of the key and URL secrets.
 
-Connections are split over several httpx clients of `CONNECTIONS_PER_CLIENT` each: httpcore's
-pool does work proportional to (connections x waiting requests) on every request event, which
-at 64 connections made the client, not the server, the bottleneck (0.16 of ideal throughput
-on two cores; see benchmarks/api_throughput.py). A request takes a free "lane" (one connection
-of one client), so no client ever has more requests than connections.
+The HTTP itself is `http_transport` (keep-alive connections, reused newest first so a lightly
+used backend keeps its warm ones): at 64 and 256 requests in flight httpx's own CPU, not the
+server, was the limit (see docs/performance.md, "API client").
 """
 
 from __future__ import annotations
@@ -16,20 +14,26 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import random
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from moralbench import __version__
+from moralbench.errors import OptionError
 
 from .credentials import Credentials
+from .http_transport import (
+    ConnectionPool,
+    ConnectTimeout,
+    ReplyTimeout,
+    TransportError,
+    make_endpoint,
+)
 from .retry import backoff_delay, is_retryable_status, parse_retry_after
 from .settings import ApiSettings
 
 log = logging.getLogger("moralbench.openai")
 BODY_EXCERPT = 300
-CONNECTIONS_PER_CLIENT = 8
 
 
 class ApiError(Exception):
@@ -56,31 +60,8 @@ class RequestStats:
         return {"http_attempts": self.attempts, "retries": self.retries, "failed": self.failed}
 
 
-class _ScrubbingFilter(logging.Filter):
-    """Hides our secrets in httpx's own log lines (it logs each request's URL at INFO)."""
-
-    def __init__(self, credentials: Credentials) -> None:
-        super().__init__()
-        self.credentials = credentials
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self.credentials.scrub(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        return True
-
-
-def _split_base_url(url: str) -> tuple[httpx.URL, httpx.QueryParams, httpx.BasicAuth | None]:
-    """Base URL, its query (sent with every request) and `user:password@` as basic auth.
-
-    httpx would glue a relative path onto a base URL's query, so the query travels apart.
-    """
-    parsed = httpx.URL(url)
-    auth = httpx.BasicAuth(parsed.username, parsed.password) if parsed.userinfo else None
-    path = parsed.path if parsed.path.endswith("/") else parsed.path + "/"
-    base = httpx.URL(scheme=parsed.scheme, host=parsed.host, port=parsed.port, path=path)
-    return base, parsed.params, auth
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 class ApiClient:
@@ -89,46 +70,25 @@ class ApiClient:
         self.credentials = credentials
         self.stats = RequestStats()
         self._rng = random.Random(settings.seed)
-        self._clients: list[httpx.AsyncClient] = []
-        self._lanes: asyncio.LifoQueue[int] | None = None
-        self._log_filter = _ScrubbingFilter(credentials)
-        logging.getLogger("httpx").addFilter(self._log_filter)
-
-    def _http(self) -> tuple[list[httpx.AsyncClient], asyncio.LifoQueue[int]]:
-        # Created on first use, inside the event loop that will use them.
-        if self._lanes is None:
-            limit = self.settings.num_concurrent
-            per_client = min(limit, CONNECTIONS_PER_CLIENT)
-            base_url, params, auth = _split_base_url(self.settings.base_url)
-            tls = httpx.create_ssl_context()  # built once: each costs ~30 ms of CPU
-            self._clients = [
-                httpx.AsyncClient(
-                    base_url=base_url,
-                    params=params,
-                    auth=auth,
-                    headers=self.credentials.headers(),
-                    timeout=httpx.Timeout(self.settings.timeout),
-                    limits=httpx.Limits(
-                        max_connections=per_client, max_keepalive_connections=per_client
-                    ),
-                    follow_redirects=False,
-                    verify=tls,
-                )
-                for _ in range(math.ceil(limit / per_client))
-            ]
-            # Last in, first out: a lightly used backend keeps reusing its warm connections.
-            self._lanes = asyncio.LifoQueue()
-            for lane in reversed(range(limit)):
-                self._lanes.put_nowait(lane)
-        return self._clients, self._lanes
+        try:
+            endpoint = make_endpoint(
+                settings.base_url,
+                credentials.headers(),
+                user_agent=f"moralbench/{__version__}",
+            )
+        except ValueError as exc:
+            raise OptionError(f"openai backend: {credentials.scrub(str(exc))}") from None
+        self._pool = ConnectionPool(endpoint)
+        self._slots: asyncio.Semaphore | None = None
 
     async def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The decoded JSON reply; raises `ApiError` once retries are used up."""
         attempts = self.settings.max_retries + 1
+        body = _encode(payload)
         last: _RetryableFailure | None = None
         for attempt in range(attempts):
             try:
-                return await self._send_once(path, payload)
+                return await self._send_once(path, body)
             except _RetryableFailure as failure:
                 last = failure
             if attempt + 1 == attempts:
@@ -155,44 +115,43 @@ class ApiClient:
         log.warning("%s: %s", path, message)
         raise ApiError(message)
 
-    async def _send_once(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        clients, lanes = self._http()
-        scrub = self.credentials.scrub
-        lane = await lanes.get()
-        try:
+    async def _send_once(self, path: str, body: bytes) -> dict[str, Any]:
+        if self._slots is None:  # created on first use, inside the loop that uses it
+            self._slots = asyncio.Semaphore(self.settings.num_concurrent)
+        timeout = self.settings.timeout
+        async with self._slots:
             self.stats.attempts += 1
-            client = clients[lane // CONNECTIONS_PER_CLIENT]
-            response = await client.post(path, json=payload)
-        except httpx.TimeoutException as exc:
-            raise _RetryableFailure(
-                f"timed out after {self.settings.timeout:g}s ({type(exc).__name__})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise _RetryableFailure(
-                f"connection error ({type(exc).__name__}: {scrub(str(exc))})"
-            ) from None
-        finally:
-            lanes.put_nowait(lane)
-        status = response.status_code
+            try:
+                reply = await self._pool.post(path, body, timeout)
+            except ConnectTimeout:
+                raise _RetryableFailure(f"timed out after {timeout:g}s (connecting)") from None
+            except ReplyTimeout:
+                raise _RetryableFailure(
+                    f"timed out after {timeout:g}s (waiting for the reply)"
+                ) from None
+            except TransportError as exc:
+                raise _RetryableFailure(
+                    f"connection error ({self.credentials.scrub(str(exc))})"
+                ) from None
+        status = reply.status
         if not 200 <= status < 300:
-            message = f"HTTP {status}: {scrub(response.text[:BODY_EXCERPT])}"
+            # Scrubbed whole, then cut: a cut first could leave part of an echoed key.
+            text = self.credentials.scrub(reply.body.decode("utf-8", "replace"))
+            message = f"HTTP {status}: {text[:BODY_EXCERPT]}"
             if is_retryable_status(status):
-                raise _RetryableFailure(message, parse_retry_after(response.headers))
+                raise _RetryableFailure(message, parse_retry_after(reply.headers))
             self.stats.failed += 1
             log.warning("%s: %s (not retried)", path, message)
             raise ApiError(message, status)
         try:
-            data = json.loads(response.content)
+            data = json.loads(reply.body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise _RetryableFailure(
-                f"reply is not complete JSON ({len(response.content)} bytes; truncated?)"
+                f"reply is not complete JSON ({len(reply.body)} bytes; truncated?)"
             ) from None
         if not isinstance(data, dict):
             raise _RetryableFailure("reply is JSON but not an object")
         return data
 
     async def aclose(self) -> None:
-        logging.getLogger("httpx").removeFilter(self._log_filter)
-        clients, self._clients, self._lanes = self._clients, [], None
-        for client in clients:
-            await client.aclose()
+        self._pool.close()

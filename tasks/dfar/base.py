@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from moralbench.errors import OptionError
+from moralbench.fewshot import ShotPool, prompt_context
 from moralbench.prompts import PromptTemplate
 from moralbench.requests import Context
 from moralbench.task import Doc, Task, TaskContext
 
 from .data import SPLIT_FILES, read_dfar, split_path
-from .prompting import TEMPLATE_FILES, build_context, load_template, pick_shots
+from .prompting import TEMPLATES, example, load_template, prompt_fields
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "sample_data"
 FEWSHOT_SPLIT = "train"
@@ -25,13 +26,13 @@ class DfarTask(Task):
     sample_data_dir: ClassVar[Path | None] = SAMPLE_DATA
     fewshot_split: ClassVar[str | None] = FEWSHOT_SPLIT
     options_help: ClassVar[dict[str, str]] = {
-        "template": f"prompt template: {', '.join(TEMPLATE_FILES)} (default: default)",
+        "template": f"prompt template: {', '.join(TEMPLATES)} (default: default)",
     }
 
     def __init__(self, context: TaskContext) -> None:
         super().__init__(context)
         self.template = load_template(self.name, self.option("template", "default"))
-        self._fewshot_pool: list[Doc] | None = None
+        self.shots = ShotPool(lambda: self.docs(FEWSHOT_SPLIT))
 
     @classmethod
     def data_files(cls, data_dir: Path, split: str) -> list[Path]:
@@ -56,13 +57,8 @@ class DfarTask(Task):
 
     def context_for(self, doc: Doc) -> Context:
         """The prompt for a document, with `--num-fewshot` worked examples from train."""
-        k = self.context.num_fewshot
-        shots: list[Doc] = []
-        if k > 0:
-            if self._fewshot_pool is None:
-                self._fewshot_pool = list(self.docs(FEWSHOT_SPLIT))
-            shots = pick_shots(self._fewshot_pool, doc, k, self.context.seed)
-        return build_context(self.template, doc, shots)
+        shots = self.shots.pick(doc, self.context.num_fewshot, self.context.seed)
+        return prompt_context(self.template, prompt_fields(doc), [example(s) for s in shots])
 
     def summary(self) -> dict[str, Any]:
         return {"template": self.template.name, "num_fewshot": self.context.num_fewshot}

@@ -8,9 +8,10 @@ instead of "The statement is", and the answer is the first word of the reply: "e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from moralbench.choice_records import aggregate_choices, choice_fields
+from moralbench.choice_records import choice_fields
+from moralbench.choice_task import ChoiceTask
 from moralbench.requests import ChoiceRequest, ItemView, Request, Response
 from moralbench.task import Doc, Record
 
@@ -36,11 +37,12 @@ def item_view(doc: Doc) -> ItemView:
     )
 
 
-class DfarClassification(DfarTask):
+class DfarClassification(DfarTask, ChoiceTask):
     name: ClassVar[str] = "dfar_classification"
     version: ClassVar[str] = "1"
     output_type: ClassVar[str] = "choice"
     description: ClassVar[str] = "DFAR: is the statement ethical or unethical (choice scoring)"
+    metric_names: ClassVar[Sequence[str] | None] = METRICS
 
     def requests(self, doc: Doc) -> list[Request]:
         return [
@@ -56,14 +58,3 @@ class DfarClassification(DfarTask):
 
     def process(self, doc: Doc, responses: Sequence[Response]) -> Record:
         return choice_fields(responses[0], CHOICES, doc["label"])
-
-    def aggregate(
-        self, records: Sequence[Record], calibration: Sequence[Record] | None = None
-    ) -> dict[str, Any]:
-        return aggregate_choices(
-            records,
-            None,
-            metric_names=METRICS,
-            seed=self.context.seed,
-            n_bootstrap=self.context.n_bootstrap,
-        )

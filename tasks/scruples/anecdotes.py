@@ -47,15 +47,41 @@ def _variants(*variants: PromptVariant) -> dict[str, PromptVariant]:
     return {v.name: v for v in variants}
 
 
-class ScruplesAnecdotes(ScruplesTask):
+class AnecdoteTask(ScruplesTask):
+    """The two anecdote tasks: the same stories, asked with five or two answers."""
+
+    subset = "anecdotes"
+    #: True: score RIGHT/WRONG from the release's binarized counts
+    binarized: ClassVar[bool]
+    #: what each label means, shown by the lettered templates
+    answer_texts: ClassVar[dict[str, str]]
+    question: ClassVar[str]
+
+    def parse_line(self, line: JsonLine) -> Doc:
+        return parse_anecdote(line, binarized=self.binarized)
+
+    def prompt_fields(self, doc: Doc) -> dict[str, Any]:
+        return {
+            "title": doc["title"],
+            "text": doc["text"],
+            "options": self.answer_options([self.answer_texts[label] for label in self.labels]),
+        }
+
+    def item_view(self, fields: Mapping[str, Any]) -> ItemView:
+        return anecdote_view(fields, self.question, self.labels, self.answer_texts)
+
+
+class ScruplesAnecdotes(AnecdoteTask):
     name = "scruples_anecdotes"
     version = "1"
     description = (
         "Scruples anecdotes: who is in the wrong (AUTHOR/OTHER/EVERYBODY/NOBODY/INFO), "
         "scored against the community's vote distribution"
     )
-    subset = "anecdotes"
     labels = ANECDOTE_LABELS
+    binarized = False
+    answer_texts = ANECDOTE_ANSWERS
+    question = ANECDOTE_QUESTION
     variants: ClassVar[dict[str, PromptVariant]] = _variants(
         PromptVariant("default", tuple(LETTERS), "the story, then five lettered answers A-E"),
         PromptVariant(
@@ -70,29 +96,18 @@ class ScruplesAnecdotes(ScruplesTask):
     )
     options_help: ClassVar[dict[str, str]] = {"template": template_help(variants)}
 
-    def parse_line(self, line: JsonLine) -> Doc:
-        return parse_anecdote(line, binarized=False)
 
-    def prompt_fields(self, doc: Doc) -> dict[str, Any]:
-        return {
-            "title": doc["title"],
-            "text": doc["text"],
-            "options": self.answer_options([ANECDOTE_ANSWERS[label] for label in self.labels]),
-        }
-
-    def item_view(self, fields: Mapping[str, Any]) -> ItemView:
-        return anecdote_view(fields, ANECDOTE_QUESTION, self.labels, ANECDOTE_ANSWERS)
-
-
-class ScruplesAnecdotesBinary(ScruplesTask):
+class ScruplesAnecdotesBinary(AnecdoteTask):
     name = "scruples_anecdotes_binary"
     version = "1"
     description = (
         "Scruples anecdotes, binarized: is the author in the wrong (RIGHT/WRONG from "
         "binarized_label_scores)"
     )
-    subset = "anecdotes"
     labels = BINARY_LABELS
+    binarized = True
+    answer_texts = BINARY_ANSWERS
+    question = BINARY_QUESTION
     variants: ClassVar[dict[str, PromptVariant]] = _variants(
         PromptVariant("default", ("A", "B"), "the story, then two lettered answers"),
         PromptVariant(
@@ -110,21 +125,7 @@ class ScruplesAnecdotesBinary(ScruplesTask):
             answer_prefix="",
             leading_space=False,
             spellings=(("Yes", "No"),),
-            verbatim=True,
             profile="maity2024",
         ),
     )
     options_help: ClassVar[dict[str, str]] = {"template": template_help(variants)}
-
-    def parse_line(self, line: JsonLine) -> Doc:
-        return parse_anecdote(line, binarized=True)
-
-    def prompt_fields(self, doc: Doc) -> dict[str, Any]:
-        return {
-            "title": doc["title"],
-            "text": doc["text"],
-            "options": self.answer_options([BINARY_ANSWERS[label] for label in self.labels]),
-        }
-
-    def item_view(self, fields: Mapping[str, Any]) -> ItemView:
-        return anecdote_view(fields, BINARY_QUESTION, self.labels, BINARY_ANSWERS)

@@ -1,4 +1,12 @@
-"""What the three Scruples tasks share: files, prompt variants, validation reports, metrics."""
+"""What the three Scruples tasks share: files, prompt variants, validation reports, metrics.
+
+The Scruples tasks are Python tasks, not YAML definitions, because the declarative format
+cannot say what they do: validate each release line and skip (and count) unscorable items
+instead of failing, list each template's own answer keys in the prompt and score them, ask a
+dilemma in both action orders and average, and add a study's metric profile. Their prompts
+are declared as a YAML task declares its templates (`PromptVariant.declaration`, loaded by
+`moralbench.prompts.load_templates`), and their metrics come from the same choice-task base.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from moralbench.choice_records import aggregate_choices, choice_fields
+from moralbench.choice_records import choice_fields
+from moralbench.choice_task import ChoiceTask
 from moralbench.errors import OptionError
+from moralbench.fewshot import prompt_context
 from moralbench.predictions import ESTIMATOR, distribution
-from moralbench.prompts import PromptTemplate, plain_context, template_file
+from moralbench.prompts import PromptTemplate, load_templates
 from moralbench.requests import (
     ChoiceRequest,
     ChoiceResponse,
@@ -20,7 +30,7 @@ from moralbench.requests import (
     Request,
     Response,
 )
-from moralbench.task import Doc, Record, Task, TaskContext
+from moralbench.task import Doc, Record, TaskContext
 
 from .data import FileReport, JsonLine, read_docs
 from .maity2024 import maity2024_item, summed_spellings, with_profile
@@ -37,7 +47,8 @@ class PromptVariant:
 
     `keys` are the answer words in the task's label order; the choices the model scores are
     `" " + key`. The Jinja files live in `templates/<task>/`: `<name>.jinja` for a plain
-    prompt, or `<name>.system.jinja` + `<name>.user.jinja` for a chat prompt.
+    prompt, or `<name>.system.jinja` + `<name>.user.jinja` for a chat prompt (see
+    `declaration`).
     """
 
     name: str
@@ -50,8 +61,6 @@ class PromptVariant:
     #: more spellings per label, scored too and summed with the key's probability (e.g. the
     #: study's "yes" beside "Yes"); one tuple per extra spelling, in label order
     spellings: tuple[tuple[str, ...], ...] = ()
-    #: True: the rendered text is the prompt exactly, whitespace included
-    verbatim: bool = False
     #: the action order this template fixes (dilemmas), or None for the task's option
     order: str | None = None
     #: the metric profile whose formulas this prompt was written for (None: the suite's only)
@@ -62,19 +71,28 @@ class PromptVariant:
         return tuple(f" {key}" if self.leading_space else key for key in self.keys)
 
     @property
+    def verbatim(self) -> bool:
+        """Whether the rendered text is the prompt exactly, whitespace included: so it is
+        without an answer prefix (`plain_context`), as the studies' own prompts are."""
+        return not self.chat and not self.answer_prefix
+
+    @property
     def choice_sets(self) -> tuple[tuple[str, ...], ...]:
         """The choices of every request one question needs: the keys, then each spelling."""
         return (self.choices, *self.spellings)
 
+    @property
+    def declaration(self) -> dict[str, Any]:
+        """This prompt as a YAML task's `templates:` entry declares it."""
+        if self.chat:
+            roles = ("system", "user")
+            messages = [{"role": role, "file": f"{self.name}.{role}.jinja"} for role in roles]
+            return {"messages": messages, "answer_prefix": self.answer_prefix}
+        return {"file": f"{self.name}.jinja", "answer_prefix": self.answer_prefix}
+
     def load(self, task: str) -> PromptTemplate:
-        folder = TEMPLATE_DIR / task
-        if not self.chat:
-            return template_file(task, self.name, folder / f"{self.name}.jinja", self.answer_prefix)
-        messages = tuple(
-            (role, (folder / f"{self.name}.{role}.jinja").read_text(encoding="utf-8").rstrip("\n"))
-            for role in ("system", "user")
-        )
-        return PromptTemplate(task, self.name, messages=messages, answer_prefix=self.answer_prefix)
+        declared = {self.name: self.declaration}
+        return load_templates(task, declared, TEMPLATE_DIR / task)[self.name]
 
 
 def template_help(variants: Mapping[str, PromptVariant]) -> str:
@@ -82,10 +100,9 @@ def template_help(variants: Mapping[str, PromptVariant]) -> str:
     return f"prompt template (default: default). {listed}"
 
 
-class ScruplesTask(Task):
+class ScruplesTask(ChoiceTask):
     """A Scruples task reading `<data_dir>/scruples/<subset>/<split>.scruples-<subset>.jsonl`."""
 
-    output_type: ClassVar[str] = "choice"
     calibration_split: ClassVar[str | None] = "dev"
     fetch_hint: ClassVar[str | None] = FETCH_HINT
     sample_data_dir: ClassVar[Path | None] = SAMPLE_DATA_DIR
@@ -94,8 +111,6 @@ class ScruplesTask(Task):
     #: label names in choice order
     labels: ClassVar[tuple[str, ...]]
     variants: ClassVar[dict[str, PromptVariant]]
-    #: boolean fields of the records that also slice the results (see `aggregate_choices`)
-    slice_flags: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: TaskContext) -> None:
         super().__init__(context)
@@ -144,17 +159,14 @@ class ScruplesTask(Task):
 
     def asked(self, fields: Mapping[str, Any]) -> list[ChoiceRequest]:
         """The requests of one question: one per spelling set (usually just one)."""
-        rendered = self.template.render(fields)
         # One layout whatever the template's last line: the answer prefix starts its own line
-        # after a plain prompt (`plain_context`); chat messages are trimmed. A verbatim
-        # template (a study's own prompt) is left exactly as written.
-        prefix = self.template.answer_prefix
-        context: str | tuple[Message, ...]
-        if isinstance(rendered, str):
-            context = rendered if self.variant.verbatim else plain_context(rendered, prefix)
-        else:
-            context = tuple(Message(m.role, m.content.strip()) for m in rendered)
+        # after a plain prompt (`plain_context`; a template without a prefix, a study's own
+        # prompt, is left exactly as written); chat messages are trimmed.
+        context = prompt_context(self.template, fields)
+        if not isinstance(context, str):
+            context = tuple(Message(m.role, m.content.strip()) for m in context)
         item = self.item_view(fields)
+        prefix = self.template.answer_prefix
         return [
             ChoiceRequest(context, choices, prefix, item=item)
             for choices in self.variant.choice_sets
@@ -189,15 +201,7 @@ class ScruplesTask(Task):
     def aggregate(
         self, records: Sequence[Record], calibration: Sequence[Record] | None = None
     ) -> dict[str, Any]:
-        metrics = aggregate_choices(
-            records,
-            calibration,
-            metric_names=None,
-            seed=self.context.seed,
-            n_bootstrap=self.context.n_bootstrap,
-            agreement_cuts=self.context.agreement_cuts,
-            flags=self.slice_flags,
-        )
+        metrics = super().aggregate(records, calibration)
         if self.variant.profile:
             metrics = with_profile(metrics, records, self.context.seed, self.context.n_bootstrap)
         return metrics

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from moralbench.choice_records import choice_fields, softmax
+from moralbench.choice_task import before_ceiling
 from moralbench.errors import OptionError
 from moralbench.metrics import bootstrap_mean_ci
 from moralbench.model_alpha import ALPHA_KEY
@@ -33,7 +34,6 @@ STUDY: dict[str, Any] = {
     "answer_prefix": "",
     "leading_space": False,
     "spellings": (("yes", "no"),),
-    "verbatim": True,
     "order": "original",
     "profile": "maity2024",
 }
@@ -254,13 +254,6 @@ class ScruplesDilemmas(ScruplesTask):
             )
         elif metrics.get("n"):
             notes.append("position_consistency: not computed, only one action order was scored")
-        # keep the metric beside the others, before ceiling / counts / notes
-        out: dict[str, Any] = {}
-        for key, value in metrics.items():
-            if key == "ceiling":
-                out.update(extra)
-            out[key] = value
-        if "ceiling" not in metrics:
-            out.update(extra)
+        out = before_ceiling(metrics, extra)
         out["notes"] = notes
         return out

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from moralbench.choice_task import before_ceiling
 from moralbench.metrics import bootstrap_mean_ci
 from moralbench.metrics.maity2024 import (
     MAITY2024_DIRICHLET,
@@ -95,13 +96,7 @@ def with_profile(
         extra[f"{key}_ci"] = list(bootstrap_mean_ci(array, seed=seed, n_resamples=n_bootstrap))
     if not extra:
         return metrics
-    out: dict[str, Any] = {}
-    for key, value in metrics.items():
-        if key == "ceiling":
-            out.update(extra)
-        out[key] = value
-    if "ceiling" not in metrics:
-        out.update(extra)
+    out = before_ceiling(metrics, extra)
     out["metric_profile"] = PROFILE
     notes = list(out.get("notes", []))
     notes.append(PROFILE_NOTE)
