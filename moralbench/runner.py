@@ -22,6 +22,7 @@ from .distributed import ProcessGroup, current_process_group
 from .dry_run import preview_prompts
 from .environment import environment_info
 from .errors import RunFailures
+from .gc_pause import full_collections_paused
 from .item_limits import MAX_FIELD_CHARS
 from .redaction import redact_args
 from .registry import Registry
@@ -111,7 +112,8 @@ def evaluate(model: str, tasks: str | list[str], **options: Any) -> dict[str, An
     if isinstance(include, str | Path):  # one folder, as the CLI's single --include-path
         include = [include]
     options["include_path"] = [Path(p) for p in include]
-    return Run(RunConfig(model=model, tasks=tasks, **options)).execute()
+    with full_collections_paused():
+        return Run(RunConfig(model=model, tasks=tasks, **options)).execute()
 
 
 def _override_config(config: RunConfig) -> dict[str, Any]:

@@ -203,6 +203,7 @@ class SplitRun:
     def _answer_from_backend(self, plan: _Plan) -> None:
         services, backend = self.services, self.services.backend
         todo = [(k, r) for k, r in plan.unique.items() if k not in self._answers]
+        plan.unique.clear()  # `todo` holds what is still needed
         choice = [(k, r) for k, r in todo if isinstance(r, ChoiceRequest)]
         generate = [(k, r) for k, r in todo if isinstance(r, GenerateRequest)]
         label = f"{self.task.name} [{self.split}]"
@@ -250,6 +251,7 @@ class SplitRun:
             self.writer.write(record)
         record.prompt = None  # kept on disk, not in memory
         self._done.append(record)
+        item.requests = []  # rendered prompts are not needed any more: free them
 
 
 def _gather(group: ProcessGroup, records: list[SampleRecord]) -> list[SampleRecord]:
