@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -140,25 +141,29 @@ def compute_metrics(
         ValueError: on malformed input (shape mismatch, NaN, negative values, items without
             votes, unknown metric keys). FloatingPointError if a value came out non-finite.
     """
-    p_in = _as_2d(probs, "probs")
-    n_items, k = p_in.shape
-    t = _targets(targets, n_items, k)
-    notes: list[str] = []
-    p, clipped = normalise(p_in)
-    if clipped:
-        notes.append(f"p clipped at {EPS:g} and renormalised on {clipped} item(s)")
-    n_votes = None if counts is None else _check_counts(counts, (n_items, k))
-    y = one_hot(t, k) if n_votes is None else n_votes / n_votes.sum(axis=1, keepdims=True)
+    split, clipped, notes = _validated(probs, targets, counts)
     has_calibration = calibration is not None or fitted is not None
-    keys = _select(metrics, n_votes is not None, has_calibration, notes)
+    keys = _select(metrics, split.n_votes is not None, has_calibration, notes)
+    temperature, concentration = _resolve_fit(
+        keys, split.p.shape[1], fitted, calibration, calibration_is_reported_split, notes
+    )
+    result = _with_intervals(split, keys, temperature, concentration, seed, n_bootstrap)
+    result["ceiling"] = _ceiling(keys, split.n_votes, split.t, seed, n_ceiling_draws, ceiling_prior)
+    result["clipped_items"] = int(clipped)
+    result["notes"] = notes
+    _check_finite(result)
+    return result
 
-    pred = np.argmax(p, axis=1)
-    rows = np.arange(n_items)
-    conf = p[rows, pred]
-    correct = (pred == t).astype(np.float64)
-    result: dict[str, object] = {}
-    reported_fit: dict[str, float] = {}
 
+def _resolve_fit(
+    keys: list[str],
+    k: int,
+    fitted: Mapping[str, float] | None,
+    calibration: Calibration | None,
+    calibration_is_reported_split: bool,
+    notes: list[str],
+) -> tuple[float | None, float | None]:
+    """Temperature and concentration, given or fitted; drops the keys that cannot be had."""
     temperature: float | None = None
     concentration: float | None = None
     if fitted is not None:
@@ -174,7 +179,50 @@ def compute_metrics(
             )
     if concentration is None and "dirichlet" in keys:
         keys.remove("dirichlet")
+    return temperature, concentration
 
+
+def _validated(
+    probs: ArrayLike, targets: ArrayLike, counts: ArrayLike | None
+) -> tuple[_Split, int, list[str]]:
+    """The split's arrays checked and normalised, the clip count and the first notes."""
+    p_in = _as_2d(probs, "probs")
+    n_items, k = p_in.shape
+    t = _targets(targets, n_items, k)
+    notes: list[str] = []
+    p, clipped = normalise(p_in)
+    if clipped:
+        notes.append(f"p clipped at {EPS:g} and renormalised on {clipped} item(s)")
+    n_votes = None if counts is None else _check_counts(counts, (n_items, k))
+    y = one_hot(t, k) if n_votes is None else n_votes / n_votes.sum(axis=1, keepdims=True)
+    return _Split(p, y, t, n_votes), clipped, notes
+
+
+@dataclass(frozen=True)
+class _Split:
+    """One split's validated arrays: normalised ``p``, human ``y``, targets, vote counts."""
+
+    p: FloatArray
+    y: FloatArray
+    t: NDArray[np.int64]
+    n_votes: FloatArray | None
+
+
+def _with_intervals(
+    split: _Split,
+    keys: list[str],
+    temperature: float | None,
+    concentration: float | None,
+    seed: int,
+    n_bootstrap: int,
+) -> dict[str, object]:
+    """``<key>`` and ``<key>_ci`` per metric, the intervals from one pass of resamples."""
+    p, y, t = split.p, split.y, split.t
+    n_items, k = p.shape
+    pred = np.argmax(p, axis=1)
+    rows = np.arange(n_items)
+    conf = p[rows, pred]
+    correct = (pred == t).astype(np.float64)
     values: dict[str, float] = {}
     mean_keys: list[str] = []
     mean_columns: list[FloatArray] = []
@@ -195,7 +243,7 @@ def compute_metrics(
             row_keys.append(key)
             row_stats.append(lambda idx, g=gap: _ece_keyed(bin_keys(idx), g[idx], 10))
         else:
-            per_item = _per_item(key, p, y, t, correct, n_votes, temperature, concentration)
+            per_item = _per_item(key, p, y, t, correct, split.n_votes, temperature, concentration)
             values[key] = float(per_item.mean())
             mean_keys.append(key)
             mean_columns.append(per_item)
@@ -212,27 +260,43 @@ def compute_metrics(
         else []
     )
     ci = dict(zip(mean_keys + row_keys + count_keys, intervals, strict=True))
+    return _assembled(keys, values, ci, temperature, concentration)
+
+
+def _assembled(
+    keys: list[str],
+    values: Mapping[str, float],
+    ci: Mapping[str, tuple[float, float]],
+    temperature: float | None,
+    concentration: float | None,
+) -> dict[str, object]:
+    """``<key>``, ``<key>_ci`` per metric, then the fitted parameters that were used."""
+    result: dict[str, object] = {}
     for key in keys:
         result[key] = values[key]
         result[f"{key}_ci"] = list(ci[key])
-
     if temperature is not None and "xentropy_calibrated" in keys:
-        reported_fit["temperature"] = temperature
+        result["temperature"] = temperature
     if concentration is not None and "dirichlet" in keys:
-        reported_fit["dirichlet_c"] = concentration
-    result.update(reported_fit)
-
-    ceiling: dict[str, float] = {}
-    with_ceiling = [key for key in keys if key in CEILING_METRICS or key == "xentropy_calibrated"]
-    if n_votes is not None and with_ceiling:
-        full = human_ceiling(n_votes, t, seed=seed, n_draws=n_ceiling_draws, prior=ceiling_prior)
-        full["xentropy_calibrated"] = full["xentropy"]  # the oracle needs no temperature
-        ceiling = {key: full[key] for key in with_ceiling}
-    result["ceiling"] = ceiling
-    result["clipped_items"] = int(clipped)
-    result["notes"] = notes
-    _check_finite(result)
+        result["dirichlet_c"] = concentration
     return result
+
+
+def _ceiling(
+    keys: list[str],
+    n_votes: FloatArray | None,
+    t: NDArray[np.int64],
+    seed: int,
+    n_draws: int,
+    prior: ArrayLike | None,
+) -> dict[str, float]:
+    """The human ceiling of the computed metrics that have one (empty without counts)."""
+    with_ceiling = [key for key in keys if key in CEILING_METRICS or key == "xentropy_calibrated"]
+    if n_votes is None or not with_ceiling:
+        return {}
+    full = human_ceiling(n_votes, t, seed=seed, n_draws=n_draws, prior=prior)
+    full["xentropy_calibrated"] = full["xentropy"]  # the oracle needs no temperature
+    return {key: full[key] for key in with_ceiling}
 
 
 def _per_item(

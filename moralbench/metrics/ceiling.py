@@ -109,20 +109,10 @@ def human_ceiling(
     """
     n = _check_counts(counts)
     n_items, k = n.shape
-    if targets is None:
-        t = np.argmax(n, axis=1)
-    else:
-        t = np.asarray(targets, dtype=np.int64)
-        if t.shape != (n_items,) or t.min() < 0 or t.max() >= k:
-            raise ValueError("targets must be one label in [0, K) per item")
+    t = _ceiling_targets(targets, n)
     if n_draws < 1:
         raise ValueError("n_draws must be >= 1")
-    if prior is None:
-        alpha = fit_dirichlet_prior(n)
-    else:
-        alpha = np.asarray(prior, dtype=np.float64)
-        if alpha.shape != (k,) or not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
-            raise ValueError(f"prior must hold {k} positive finite numbers")
+    alpha = fit_dirichlet_prior(n) if prior is None else _checked_prior(prior, k)
     post = alpha[None, :] + n
     y = n / n.sum(axis=1, keepdims=True)
     rng = np.random.default_rng(seed)
@@ -135,15 +125,45 @@ def human_ceiling(
         # clip at EPS and renormalise, exactly as normalise() does for model outputs
         theta = np.maximum(np.exp(log_theta), EPS)
         theta /= theta.sum(axis=-1, keepdims=True)
-        pred = np.argmax(theta, axis=-1)
-        tt = np.broadcast_to(t, pred.shape)
-        totals["accuracy"] += float(np.sum(np.mean(pred == tt, axis=1)))
-        totals["f1_macro"] += float(np.sum(_f1_macro_rows(pred, np.ascontiguousarray(tt), k)))
-        totals["xentropy"] += float(np.sum(np.mean(_xent(theta, y), axis=1)))
-        totals["dirichlet"] += float(np.sum(np.mean(_xent(theta, n), axis=1)))
-        totals["brier"] += float(np.sum(np.mean(_brier(theta, y), axis=1)))
-        totals["js_divergence"] += float(np.sum(np.mean(_js(theta, y), axis=1)))
-        for key, a in WELFARE_KEYS.items():
-            totals[key] += float(np.sum(np.mean(_welfare(theta, n, a), axis=1)))
+        _add_draw_scores(totals, theta, t, y, n)
         done += m
     return {key: value / n_draws for key, value in totals.items()}
+
+
+def _ceiling_targets(targets: ArrayLike | None, n: FloatArray) -> NDArray[np.int64]:
+    """The given majority labels, checked; by default ``argmax counts`` (ties to the lowest)."""
+    n_items, k = n.shape
+    if targets is None:
+        return np.argmax(n, axis=1)
+    t = np.asarray(targets, dtype=np.int64)
+    if t.shape != (n_items,) or t.min() < 0 or t.max() >= k:
+        raise ValueError("targets must be one label in [0, K) per item")
+    return t
+
+
+def _checked_prior(prior: ArrayLike, k: int) -> FloatArray:
+    alpha = np.asarray(prior, dtype=np.float64)
+    if alpha.shape != (k,) or not np.all(np.isfinite(alpha)) or np.any(alpha <= 0):
+        raise ValueError(f"prior must hold {k} positive finite numbers")
+    return alpha
+
+
+def _add_draw_scores(
+    totals: dict[str, float],
+    theta: FloatArray,
+    t: NDArray[np.int64],
+    y: FloatArray,
+    n: FloatArray,
+) -> None:
+    """Add each metric's per-draw mean over the items, summed over a block of draws."""
+    k = theta.shape[-1]
+    pred = np.argmax(theta, axis=-1)
+    tt = np.broadcast_to(t, pred.shape)
+    totals["accuracy"] += float(np.sum(np.mean(pred == tt, axis=1)))
+    totals["f1_macro"] += float(np.sum(_f1_macro_rows(pred, np.ascontiguousarray(tt), k)))
+    totals["xentropy"] += float(np.sum(np.mean(_xent(theta, y), axis=1)))
+    totals["dirichlet"] += float(np.sum(np.mean(_xent(theta, n), axis=1)))
+    totals["brier"] += float(np.sum(np.mean(_brier(theta, y), axis=1)))
+    totals["js_divergence"] += float(np.sum(np.mean(_js(theta, y), axis=1)))
+    for key, a in WELFARE_KEYS.items():
+        totals[key] += float(np.sum(np.mean(_welfare(theta, n, a), axis=1)))

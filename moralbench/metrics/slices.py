@@ -278,10 +278,7 @@ def slice_metrics(
     n_items, k = p.shape
     t = one_hot(np.asarray(targets).reshape(-1), k).argmax(axis=1)
     n_votes = None if counts is None else _check_counts(counts, (n_items, k))
-    masks = {name: np.asarray(m, dtype=bool) for name, m in groups.items()}
-    for name, mask in masks.items():
-        if mask.shape != (n_items,):
-            raise ValueError(f"slice {name!r} has {mask.size} flags for {n_items} items")
+    masks = _checked_masks(groups, n_items)
     keys = [key for key in overall if f"{key}_ci" in overall]
     fitted = {
         key: float(overall[key])  # type: ignore[arg-type]
@@ -289,23 +286,55 @@ def slice_metrics(
         if isinstance(overall.get(key), float)
     }
     prior = fit_dirichlet_prior(n_votes) if n_votes is not None else None
+    bootstrap = {"seed": seed, "n_bootstrap": n_bootstrap, "min_items": min_items}
     out_groups = {
-        name: _one_slice(
-            p,
-            t,
-            n_votes,
-            mask,
-            keys,
-            fitted,
-            prior,
-            seed=seed,
-            n_bootstrap=n_bootstrap,
-            min_items=min_items,
-        )
+        name: _one_slice(p, t, n_votes, mask, keys, fitted, prior, **bootstrap)
         for name, mask in masks.items()
     }
+    out_gaps, measured = _gap_pairs(masks, gaps)
+    gap_keys = [key for key in keys if key in GAP_METRICS]
+    found = _gap_values(p, t, n_votes, fitted, gap_keys, measured, seed, n_bootstrap)
+    for (name, a, b), per_key in zip(measured, found, strict=True):
+        out_gaps[name] = _gap_entry(gap_keys, per_key, int(min(a.sum(), b.sum())), min_items)
+    return {"groups": out_groups, "gaps": out_gaps}
+
+
+def _gap_values(
+    p: FloatArray,
+    t: NDArray[np.int64],
+    n_votes: FloatArray | None,
+    fitted: Mapping[str, float],
+    gap_keys: list[str],
+    measured: Sequence[tuple[str, BoolArray, BoolArray]],
+    seed: int,
+    n_bootstrap: int,
+) -> list[list[tuple[float, tuple[float, float] | None, int]]]:
+    """:func:`_slice_gaps` of the per-item values of ``gap_keys`` for the measured pairs."""
+    k = p.shape[1]
     y = one_hot(t, k) if n_votes is None else n_votes / n_votes.sum(axis=1, keepdims=True)
     correct = (np.argmax(p, axis=1) == t).astype(np.float64)
+    temperature, concentration = fitted.get("temperature"), fitted.get("dirichlet_c")
+    columns = [
+        _per_item(key, p, y, t, correct, n_votes, temperature, concentration) for key in gap_keys
+    ]
+    if not columns or not measured:
+        return [[] for _ in measured]
+    pairs = [(a, b) for _, a, b in measured]
+    return _slice_gaps(columns, pairs, seed=seed, n_resamples=n_bootstrap)
+
+
+def _checked_masks(groups: Mapping[str, ArrayLike], n_items: int) -> dict[str, BoolArray]:
+    masks = {name: np.asarray(m, dtype=bool) for name, m in groups.items()}
+    for name, mask in masks.items():
+        if mask.shape != (n_items,):
+            raise ValueError(f"slice {name!r} has {mask.size} flags for {n_items} items")
+    return masks
+
+
+def _gap_pairs(
+    masks: Mapping[str, BoolArray], gaps: Sequence[tuple[str, str]]
+) -> tuple[dict[str, object], list[tuple[str, BoolArray, BoolArray]]]:
+    """The gaps' entries in order (a note where a slice is empty) and the pairs to measure."""
     out_gaps: dict[str, object] = {}
     measured: list[tuple[str, BoolArray, BoolArray]] = []  # the gaps that get values
     for first, second in gaps:
@@ -315,30 +344,24 @@ def slice_metrics(
         if not masks[first].any() or not masks[second].any():
             out_gaps[name] = {"notes": [f"no gap: the {first} or {second} slice is empty"]}
             continue
-        out_gaps[name] = {}  # filled below, in this order
+        out_gaps[name] = {}  # filled by the caller, in this order
         measured.append((name, masks[first], masks[second]))
-    gap_keys = [key for key in keys if key in GAP_METRICS]
-    columns = [
-        _per_item(
-            key, p, y, t, correct, n_votes, fitted.get("temperature"), fitted.get("dirichlet_c")
-        )
-        for key in gap_keys
-    ]
-    found = (
-        _slice_gaps(columns, [(a, b) for _, a, b in measured], seed=seed, n_resamples=n_bootstrap)
-        if columns and measured
-        else [[] for _ in measured]
-    )
-    for (name, a, b), per_key in zip(measured, found, strict=True):
-        smallest = int(min(a.sum(), b.sum()))
-        entry: dict[str, object] = {}
-        for key, (gap, ci, used) in zip(gap_keys, per_key, strict=True):
-            entry[key] = gap
-            entry[f"{key}_ci"] = list(ci) if ci is not None and smallest >= min_items else None
-            entry["resamples"] = used
-        if smallest < min_items:
-            entry["notes"] = [
-                f"a slice has {smallest} item(s), fewer than {min_items}: gaps without intervals"
-            ]
-        out_gaps[name] = entry
-    return {"groups": out_groups, "gaps": out_gaps}
+    return out_gaps, measured
+
+
+def _gap_entry(
+    gap_keys: Sequence[str],
+    per_key: Sequence[tuple[float, tuple[float, float] | None, int]],
+    smallest: int,
+    min_items: int,
+) -> dict[str, object]:
+    entry: dict[str, object] = {}
+    for key, (gap, ci, used) in zip(gap_keys, per_key, strict=True):
+        entry[key] = gap
+        entry[f"{key}_ci"] = list(ci) if ci is not None and smallest >= min_items else None
+        entry["resamples"] = used
+    if smallest < min_items:
+        entry["notes"] = [
+            f"a slice has {smallest} item(s), fewer than {min_items}: gaps without intervals"
+        ]
+    return entry
