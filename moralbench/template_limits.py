@@ -2,8 +2,14 @@
 
 The sandbox already blocks Python internals; this adds limits on work: powers and repetitions
 whose result would be huge, ranges longer than `MAX_RANGE`, rendered output longer than
-`MAX_OUTPUT_CHARS`, and a wall-clock `MAX_SECONDS` per render (checked as output is produced
-and while ranges are iterated). A breach is a `TemplateLimitError`.
+`MAX_OUTPUT_CHARS`, and `MAX_SECONDS` of the rendering thread's CPU time per render (checked
+every `CHECK_EVERY` output chunks and every 1,024 range items). A breach is a
+`TemplateLimitError`.
+
+CPU time, not wall-clock time: a busy machine, other threads holding the GIL or a garbage
+collection elsewhere do not count against a template (a wall-clock limit once fired on an
+ordinary template in a loaded 100,000-document run), and reading the thread's clock every few
+chunks instead of every chunk costs less.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ MAX_REPEAT_ITEMS = 1_000_000
 MAX_POWER_BITS = 4_096
 MAX_OUTPUT_CHARS = 4_000_000
 MAX_SECONDS = 5.0
+#: output chunks between two checks of the clock
+CHECK_EVERY = 64
 
 
 class TemplateLimitError(jinja2.exceptions.SecurityError):
@@ -33,8 +41,8 @@ _state = threading.local()
 
 def _check_deadline() -> None:
     deadline = getattr(_state, "deadline", None)
-    if deadline is not None and time.monotonic() > deadline:
-        raise TemplateLimitError(f"rendering took longer than {MAX_SECONDS:g} s")
+    if deadline is not None and time.thread_time() > deadline:
+        raise TemplateLimitError(f"rendering took longer than {MAX_SECONDS:g} s of CPU time")
 
 
 class _BoundedRange:
@@ -108,7 +116,7 @@ class BoundedEnvironment(SandboxedEnvironment):
 def bounded_render(template: jinja2.Template, fields: Mapping[str, Any]) -> str:
     """Render with the output and time limits; other errors propagate to the caller."""
     outer = getattr(_state, "deadline", None)
-    _state.deadline = time.monotonic() + MAX_SECONDS if outer is None else outer
+    _state.deadline = time.thread_time() + MAX_SECONDS if outer is None else outer
     try:
         parts: list[str] = []
         size = 0
@@ -116,8 +124,10 @@ def bounded_render(template: jinja2.Template, fields: Mapping[str, Any]) -> str:
             size += len(chunk)
             if size > MAX_OUTPUT_CHARS:
                 raise TemplateLimitError(f"output longer than {MAX_OUTPUT_CHARS:,} characters")
-            _check_deadline()
             parts.append(chunk)
+            if len(parts) % CHECK_EVERY == 0:
+                _check_deadline()
+        _check_deadline()
         return "".join(parts)
     finally:
         _state.deadline = outer

@@ -15,10 +15,18 @@ from pathlib import Path
 import mb_instant_backend
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from moralbench import evaluate
 from moralbench.item_limits import bound_document
-from moralbench.metrics import compute_metrics, iter_resamples, normalise, slice_gap
+from moralbench.metrics import (
+    agreement_groups,
+    compute_metrics,
+    iter_resamples,
+    normalise,
+    slice_gap,
+    slice_metrics,
+)
 from moralbench.metrics.bootstrap import bootstrap_ci_rows
 from moralbench.metrics.classification import _bin_index, _ece_rows, _f1_macro_rows
 from moralbench.metrics.slices import _slice_gaps
@@ -94,6 +102,24 @@ def test_f1_and_ece_intervals_equal_the_per_resample_kernels(k: int) -> None:
     )
     assert out["f1_macro_ci"] == list(f1)
     assert out["ece_ci"] == list(ece)
+
+
+def test_metrics_do_not_depend_on_the_callers_blas_threads() -> None:
+    # OpenBLAS splits a product by thread count and the last bit of a sum follows the split;
+    # the metrics pin one thread, so a caller's setting (or the core count) changes nothing
+    rng = np.random.default_rng(11)
+    counts = rng.integers(0, 5, size=(10_000, 2)) + np.eye(2, dtype=int)[rng.integers(0, 2, 10_000)]
+    probs = rng.dirichlet([1.0, 1.0], size=10_000)
+    targets = counts.argmax(axis=1)
+    calibration = (probs[:500], targets[:500], counts[:500])
+    found = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            overall = compute_metrics(probs, targets, counts, calibration=calibration, seed=3)
+            groups = agreement_groups(counts)
+            found.append((overall, slice_metrics(probs, targets, counts, groups, overall, seed=3)))
+    assert found[0] == found[1]
+    assert found[0][1]["gaps"]["clear-contested"]["xentropy_ci"] is not None
 
 
 def test_compiled_templates_are_kept_per_source() -> None:

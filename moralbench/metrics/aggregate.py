@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .blas_threads import one_blas_thread
 from .bootstrap import bootstrap_many
 from .calibration import (
     CONCENTRATION_BOUNDS,
@@ -94,6 +95,7 @@ def _at_bound(value: float, bounds: tuple[float, float]) -> bool:
     return value <= bounds[0] * 1.1 or value >= bounds[1] / 1.1
 
 
+@one_blas_thread
 def compute_metrics(
     probs: ArrayLike,
     targets: ArrayLike,

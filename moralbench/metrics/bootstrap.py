@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .blas_threads import one_blas_thread
+
 __all__ = [
     "bootstrap_ci",
     "bootstrap_ci_rows",
@@ -64,6 +66,7 @@ def _interval(stats: FloatArray, alpha: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+@one_blas_thread
 def bootstrap_ci_rows(
     statistic_rows: Callable[[NDArray[np.int64]], FloatArray],
     n_items: int,
@@ -126,6 +129,7 @@ def _resample_means(values: FloatArray, block: NDArray[np.int64]) -> FloatArray:
     return resample_counts(block) @ values / block.shape[1]
 
 
+@one_blas_thread
 def bootstrap_many(
     n_items: int,
     *,
@@ -189,6 +193,7 @@ def bootstrap_mean_ci(
     )[0]
 
 
+@one_blas_thread
 def paired_bootstrap(
     a: ArrayLike, b: ArrayLike, *, seed: int = 0, n_resamples: int = 1000
 ) -> float:

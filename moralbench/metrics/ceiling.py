@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln
 
+from .blas_threads import one_blas_thread
 from .classification import _f1_macro_rows
 from .distribution import EPS, WELFARE_KEYS, _brier, _check_counts, _js, _welfare, _xent
 
@@ -80,6 +81,7 @@ def _sample_log_dirichlet(rng: np.random.Generator, shape: FloatArray, draws: in
     return log_g
 
 
+@one_blas_thread
 def human_ceiling(
     counts: ArrayLike,
     targets: ArrayLike | None = None,

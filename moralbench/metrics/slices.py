@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .aggregate import _per_item, compute_metrics
+from .blas_threads import one_blas_thread
 from .bootstrap import iter_resamples, resample_counts
 from .ceiling import fit_dirichlet_prior
 from .distribution import _as_2d, _check_counts, normalise, one_hot
@@ -245,6 +246,7 @@ def _one_slice(
     return out
 
 
+@one_blas_thread
 def slice_metrics(
     probs: ArrayLike,
     targets: ArrayLike,
