@@ -28,7 +28,12 @@ from moralbench.metrics import (
     slice_metrics,
 )
 from moralbench.metrics.bootstrap import bootstrap_ci_rows
-from moralbench.metrics.classification import _bin_index, _ece_rows, _f1_macro_rows
+from moralbench.metrics.classification import (
+    _bin_index,
+    _ece_binned,
+    _ece_rows,
+    _f1_macro_rows,
+)
 from moralbench.metrics.slices import _slice_gaps
 from moralbench.prompts import PromptTemplate
 
@@ -102,6 +107,17 @@ def test_f1_and_ece_intervals_equal_the_per_resample_kernels(k: int) -> None:
     )
     assert out["f1_macro_ci"] == list(f1)
     assert out["ece_ci"] == list(ece)
+
+
+@pytest.mark.parametrize("n", [1, 9, 5000])
+def test_row_by_row_ece_equals_one_bincount_over_all_rows(n: int) -> None:
+    rng = np.random.default_rng(n)
+    idx = rng.integers(0, n, size=(64, n))
+    conf = rng.random(n)
+    gap = conf - rng.random(n)  # a soft ECE gap: not whole numbers, so order matters
+    bins = _bin_index(conf, 10)
+    got = _ece_binned(bins[idx], gap[idx], 10)
+    assert np.array_equal(got, _ece_rows(bins[idx], gap[idx], 10))
 
 
 def test_metrics_do_not_depend_on_the_callers_blas_threads() -> None:

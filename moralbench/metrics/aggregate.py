@@ -21,9 +21,9 @@ from .calibration import (
 from .catalogue import METRICS
 from .ceiling import CEILING_METRICS, human_ceiling
 from .classification import (
-    BlockBinKeys,
+    BlockBins,
     _bin_index,
-    _ece_keyed,
+    _ece_binned,
     _ece_rows,
     _f1_macro_counts,
     _f1_macro_rows,
@@ -233,7 +233,7 @@ def _with_intervals(
     count_keys: list[str] = []
     count_stats: list[Callable[[FloatArray], FloatArray]] = []
     bins = _bin_index(conf, 10)
-    bin_keys = BlockBinKeys(bins, 10)
+    block_bins = BlockBins(bins)
     for key in keys:
         if key == "f1_macro":
             values[key] = float(_f1_macro_rows(pred[None, :], t[None, :], k)[0])
@@ -243,7 +243,7 @@ def _with_intervals(
             gap = conf - (correct if key == "ece" else y[rows, pred])
             values[key] = float(_ece_rows(bins[None, :], gap[None, :], 10)[0])
             row_keys.append(key)
-            row_stats.append(lambda idx, g=gap: _ece_keyed(bin_keys(idx), g[idx], 10))
+            row_stats.append(lambda idx, g=gap: _ece_binned(block_bins(idx), g[idx], 10))
         else:
             per_item = _per_item(key, p, y, t, correct, split.n_votes, temperature, concentration)
             values[key] = float(per_item.mean())

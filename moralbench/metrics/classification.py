@@ -85,27 +85,36 @@ def _bin_keys(bins: NDArray[np.int64], n_bins: int) -> NDArray[np.int64]:
 
 
 def _ece_keyed(keys: NDArray[np.int64], gap: FloatArray, n_bins: int) -> FloatArray:
-    """:func:`_ece_rows` from the bins' :func:`_bin_keys` (shared by ECE and soft ECE)."""
+    """:func:`_ece_rows` from the bins' :func:`_bin_keys`."""
     b, n = gap.shape
     sums = np.bincount(keys, weights=gap.ravel(), minlength=b * n_bins).reshape(b, n_bins)
     return np.abs(sums).sum(axis=1) / n
 
 
-class BlockBinKeys:
-    """:func:`_bin_keys` of ``bins[idx]`` for the latest resample block ``idx``, computed once
-    for the statistics that bin the same confidences (ECE and soft ECE)."""
+def _ece_binned(bins: NDArray[np.int64], gap: FloatArray, n_bins: int) -> FloatArray:
+    """:func:`_ece_rows` row by row, without the key array: a bin's sum adds the same values
+    in the same order as one bincount over every row's keys, so the values are the same."""
+    b, n = gap.shape
+    sums = np.empty((b, n_bins))
+    for out, row_bins, row_gap in zip(sums, bins, gap, strict=True):
+        out[:] = np.bincount(row_bins, weights=row_gap, minlength=n_bins)
+    return np.abs(sums).sum(axis=1) / n
 
-    def __init__(self, bins: NDArray[np.int64], n_bins: int) -> None:
+
+class BlockBins:
+    """``bins[idx]`` for the latest resample block ``idx``, taken once for the statistics
+    that bin the same confidences (ECE and soft ECE)."""
+
+    def __init__(self, bins: NDArray[np.int64]) -> None:
         self.bins = bins
-        self.n_bins = n_bins
         self._block: NDArray[np.int64] | None = None
-        self._keys: NDArray[np.int64] | None = None
+        self._taken: NDArray[np.int64] | None = None
 
     def __call__(self, idx: NDArray[np.int64]) -> NDArray[np.int64]:
-        if self._block is not idx or self._keys is None:
-            self._keys = _bin_keys(self.bins[idx], self.n_bins)
+        if self._block is not idx or self._taken is None:
+            self._taken = self.bins[idx]
             self._block = idx
-        return self._keys
+        return self._taken
 
 
 def _check_conf(confidence: ArrayLike) -> FloatArray:
