@@ -12,17 +12,16 @@ from typing import Any
 from ._version import __version__
 from .data_files import default_data_dir, sha256_file
 from .errors import MoralbenchError
-from .plugin_manager import get_plugin_manager
 from .predictions import choice_labels, score_predictions
-from .registry import build_registry
 from .run_options import options_per_task
 from .run_result import DataFile, TaskOutcome
+from .session import Session
 from .task import Task, TaskContext, TaskFactory
 from .task_building import task_data_dir
 
 
-def _choice_task(task_name: str, include_path: list[Path] | None) -> TaskFactory:
-    registry = build_registry(get_plugin_manager(include_path or []))
+def _choice_task(task_name: str, include_path: list[Path] | None, warn: Any) -> TaskFactory:
+    registry = Session.open(include_path or [], warn=warn).registry
     factories = registry.resolve_tasks([task_name])
     if len(factories) != 1 or factories[0].name != task_name:
         raise MoralbenchError(f"give one task name, not a pattern ({task_name!r})")
@@ -92,7 +91,8 @@ def score(
     agreement_cuts: tuple[float, float] | None = None,
 ) -> dict[str, Any]:
     """The results dict `moralbench score` prints and writes."""
-    factory = _choice_task(task_name, include_path)
+    warn = warn or (lambda message: None)
+    factory = _choice_task(task_name, include_path, warn)
     folder = task_data_dir(factory, data_dir or default_data_dir(), sample_data)
     context = TaskContext(
         data_dir=folder,
@@ -101,7 +101,7 @@ def score(
         strict=strict,
         n_bootstrap=n_bootstrap,
         agreement_cuts=agreement_cuts,
-        warn=warn or (lambda message: None),
+        warn=warn,
     )
     task = factory(context)
     task.require_files(split)
