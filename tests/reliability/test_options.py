@@ -15,15 +15,13 @@ from moralbench.cli import main
 
 
 def _fails_fast(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    started = time.monotonic()
     code = main(list(argv))
-    elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert code == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), err
+    # "before any work": no weights were loaded (their progress bar never appeared)
     assert "Traceback" not in err and "Loading weights" not in err
-    assert elapsed < 30, f"took {elapsed:.1f}s"
     return lines[0]
 
 
