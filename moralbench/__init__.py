@@ -3,20 +3,19 @@
 What plugin authors may import is listed in `__all__`; everything else is internal.
 """
 
-__version__ = "0.1.0"
-
-from .backend import Backend, BackendOptions, BackendSpec  # noqa: E402
-from .choice_records import aggregate_choices, choice_fields  # noqa: E402
-from .errors import (  # noqa: E402
+from ._version import __version__
+from .backend import Backend, BackendOptions, BackendSpec
+from .choice_records import aggregate_choices, choice_fields
+from .errors import (
     BackendUnavailable,
     DataNotFound,
     MoralbenchError,
     TaskDataError,
 )
-from .hookspecs import hookimpl  # noqa: E402
-from .judges import Judge, JudgeContext, JudgePair, JudgeSpec, Verdict  # noqa: E402
-from .prompts import PromptTemplate  # noqa: E402
-from .requests import (  # noqa: E402
+from .hookspecs import hookimpl
+from .judges import Judge, JudgeContext, JudgePair, JudgeSpec, Verdict
+from .prompts import PromptTemplate
+from .requests import (
     ChoiceRequest,
     ChoiceResponse,
     GenerateRequest,
@@ -24,9 +23,9 @@ from .requests import (  # noqa: E402
     ItemView,
     Message,
 )
-from .runner import evaluate  # noqa: E402
-from .task import Task, TaskContext  # noqa: E402
-from .yaml_task import load_yaml_tasks  # noqa: E402
+from .runner import evaluate
+from .task import Task, TaskContext
+from .yaml_task import load_yaml_tasks
 
 __all__ = [
     "__version__",

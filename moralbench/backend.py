@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chat_protocol import PromptMode
-from .errors import BackendUnavailable
+from .errors import BackendUnavailable, BackendUnsupported
 from .requests import ChoiceRequest, ChoiceResponse, GenerateRequest, GenerateResponse, Request
 
 
@@ -65,19 +65,15 @@ class Backend(ABC):
     def score_choices(
         self, requests: Sequence[ChoiceRequest]
     ) -> Iterator[tuple[int, ChoiceResponse]]:
-        raise BackendUnsupported(f"{type(self).__name__} cannot score choices")
+        raise BackendUnsupported(type(self).__name__, "choice")
 
     def generate(
         self, requests: Sequence[GenerateRequest]
     ) -> Iterator[tuple[int, GenerateResponse]]:
-        raise BackendUnsupported(f"{type(self).__name__} cannot generate text")
+        raise BackendUnsupported(type(self).__name__, "generate")
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release resources (connections, GPU memory)."""
-
-
-class BackendUnsupported(Exception):
-    """The backend does not implement a request type the task needs."""
 
 
 BackendFactory = Callable[[Mapping[str, str], BackendOptions], Backend]
@@ -97,7 +93,9 @@ class BackendSpec:
     that switches the chat template, with its on and off values (`--apply-chat-template`).
     `prompt_preview` is an optional "module:function(model_args, options)" returning an
     object with `shown_prompt(request)` (as `Backend.shown_prompt`) built without loading
-    weights, for `moralbench run --dry-run`.
+    weights, for `moralbench run --dry-run`. `request_types` are the task output types the
+    backend answers ("choice", "generate"); a run whose task asks for another is refused
+    before the weights load.
     """
 
     name: str
@@ -109,6 +107,12 @@ class BackendSpec:
     check_args: str | None = None
     chat_arg: tuple[str, str, str] | None = None
     prompt_preview: str | None = None
+    request_types: tuple[str, ...] = ("choice", "generate")
+
+    def check_request_type(self, task: str, request_type: str) -> None:
+        """Refuse a task whose request type this backend does not answer."""
+        if request_type not in self.request_types:
+            raise BackendUnsupported(self.name, request_type, task)
 
     def check(self, model_args: Mapping[str, str], options: BackendOptions) -> None:
         """Validate model args and options cheaply (see `check_args`); no-op when unset."""

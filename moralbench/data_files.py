@@ -10,8 +10,9 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import jsonlines
 import platformdirs
 
 from .errors import FileLineError, TaskDataError
@@ -79,27 +80,63 @@ def parse_json(text: str, *, allow_nan: bool = True) -> Any:
     return value
 
 
-def read_jsonl(
-    path: Path, error: type[FileLineError] = TaskDataError
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (1-based line number, object); blank lines are skipped, bad JSON is an `error`."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+#: characters jsonlines drops at the start of any line; here they are not JSON (after line 1)
+_SKIPPED_BY_JSONLINES = ("\ufeff", "\x1e")
+
+
+class _TextLines:
+    """The non-blank lines of a binary JSONL file as text, counting every line.
+
+    Decoding, the byte-order mark (allowed on line 1 only) and blank lines are handled here,
+    so jsonlines, which would drop those marks on every line, sees plain JSON text.
+    """
+
+    def __init__(self, path: Path, handle: IO[bytes], error: type[FileLineError]) -> None:
+        self.path, self.handle, self.error = path, handle, error
+        self.number = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.handle:
+            self.number += 1
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise error(path, number, f"not valid UTF-8 ({exc.reason})") from exc
-            if number == 1:
+                raise self.error(self.path, self.number, f"not valid UTF-8 ({exc.reason})") from exc
+            if self.number == 1:
                 line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
+            if line.startswith(_SKIPPED_BY_JSONLINES):
+                try:
+                    parse_json(line)  # not JSON: raises with json's own reason
+                except JsonTextError as exc:
+                    raise self.error(self.path, self.number, exc.reason) from exc
+            yield line
+
+
+def read_jsonl(
+    path: Path, error: type[FileLineError] = TaskDataError
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (1-based line number, object); blank lines are skipped, bad JSON is an `error`.
+
+    jsonlines reads the lines, and `parse_json` parses each, so hostile JSON is refused with a
+    reason and the line it is on.
+    """
+    with open(path, "rb") as handle:
+        lines = _TextLines(path, handle, error)
+        reader = jsonlines.Reader(lines, loads=parse_json)
+        while True:
             try:
-                obj = parse_json(line)
-            except JsonTextError as exc:
-                raise error(path, number, exc.reason) from exc
+                obj = reader.read(allow_none=True)
+            except EOFError:
+                return
+            except jsonlines.InvalidLineError as exc:
+                cause = exc.__cause__
+                reason = cause.reason if isinstance(cause, JsonTextError) else str(exc)
+                raise error(path, lines.number, reason) from exc
             if not isinstance(obj, dict):
-                raise error(path, number, "expected a JSON object")
-            yield number, obj
+                raise error(path, lines.number, "expected a JSON object")
+            yield lines.number, obj
 
 
 _BOM = b"\xef\xbb\xbf"

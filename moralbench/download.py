@@ -18,16 +18,14 @@ data dir and returns the manifest it writes to `<data_dir>/<name>.manifest.json`
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
-import shutil
-import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -44,28 +42,13 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from . import __version__
+from ._version import __version__
 from .data_files import sha256_file
 from .datasets import DatasetSource, RemoteFile
-from .errors import MoralbenchError
+from .errors import DownloadError, UnsafeArchive
+from .tar_extraction import CHUNK, extract_tar
 
-CHUNK = 1 << 16
-
-
-class DownloadError(MoralbenchError):
-    """A file could not be fetched, failed its sha256 check, or a source is misdeclared."""
-
-
-class UnsafeArchive(DownloadError):
-    """An archive member would escape the target folder or is not a plain file or folder."""
-
-    def __init__(self, archive: Path, member: str, reason: str) -> None:
-        self.archive = str(archive)
-        self.member = member
-        self.reason = reason
-        super().__init__(
-            f"{archive}: refusing to extract member {member!r}: {reason}; nothing was extracted"
-        )
+__all__ = ["DownloadError", "UnsafeArchive", "download_dataset", "extract_tar", "manifest_path"]
 
 
 class _Retryable(Exception):
@@ -203,76 +186,6 @@ def _download(
     return digest
 
 
-# -- safe extraction ------------------------------------------------------------------------
-
-
-def _member_path(archive: Path, member: tarfile.TarInfo) -> PurePosixPath | None:
-    """The member's checked relative path (None for the archive root), or UnsafeArchive."""
-    name = member.name
-    if name.startswith(("/", "\\")) or PureWindowsPath(name).drive:
-        raise UnsafeArchive(archive, name, "absolute path")
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise UnsafeArchive(archive, name, "path contains '..'")
-    if member.issym() or member.islnk():
-        raise UnsafeArchive(archive, name, f"link to {member.linkname!r}")
-    if not (member.isfile() or member.isdir()):
-        raise UnsafeArchive(archive, name, "device, fifo or other special file")
-    return PurePosixPath(*parts) if parts else None
-
-
-def _replace(new: Path, old: Path) -> None:
-    """Move `new` to `old`, replacing whatever is there (a folder is swapped, then removed)."""
-    if old.is_dir() and not old.is_symlink():
-        backup = old.with_name(f".{old.name}.replaced-{os.getpid()}")
-        os.replace(old, backup)
-        os.replace(new, old)
-        shutil.rmtree(backup)
-    else:
-        os.replace(new, old)
-
-
-def extract_tar(archive: Path, target: Path, data_dir: Path) -> list[dict[str, Any]]:
-    """Safely unpack `archive` into `target`; returns `{path, size, sha256}` per file."""
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = [(m, _member_path(archive, m)) for m in tar.getmembers()]
-    except tarfile.TarError as exc:
-        raise DownloadError(f"{archive}: not a readable tar archive ({exc})") from exc
-    target.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".extracting-", dir=target))
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            for member, rel in members:
-                if rel is None:
-                    continue
-                path = staging.joinpath(*rel.parts)
-                if member.isdir():
-                    path.mkdir(parents=True, exist_ok=True)
-                    continue
-                path.parent.mkdir(parents=True, exist_ok=True)
-                source = tar.extractfile(member)
-                assert source is not None  # regular files always have data
-                with source, open(path, "wb") as out:
-                    shutil.copyfileobj(source, out, CHUNK)
-        files = sorted(p for p in staging.rglob("*") if p.is_file())
-        listed = [
-            {
-                "path": (target / p.relative_to(staging)).relative_to(data_dir).as_posix(),
-                "size": p.stat().st_size,
-                "sha256": sha256_file(p),
-            }
-            for p in files
-        ]
-        for entry in sorted(staging.iterdir()):
-            _replace(entry, target / entry.name)
-    except OSError as exc:
-        raise DownloadError(f"{archive}: extraction into {target} failed: {exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return listed
-
-
 # -- the whole dataset ----------------------------------------------------------------------
 
 
@@ -320,6 +233,38 @@ def _is_current(path: Path, remote: RemoteFile, previous: dict[str, Any] | None)
     return None
 
 
+def _fetch_entry(
+    name: str,
+    remote: RemoteFile,
+    data_dir: Path,
+    mirror: str | None,
+    previous: dict[str, Any],
+    force: bool,
+    fetch: Callable[[str, Path, str | None], str],
+) -> dict[str, Any]:
+    """Fetch (or verify) one file, extract it when it is an archive; its manifest entry."""
+    dest = _inside(data_dir, remote.dest, "dest", name)
+    url = mirror_url(remote.url, mirror)
+    digest = None if force else _is_current(dest, remote, previous.get(remote.dest))
+    status = "present"
+    if digest is None:
+        digest = fetch(url, dest, remote.sha256)
+        status = "downloaded"
+    entry: dict[str, Any] = {
+        "url": display_url(url),
+        "dest": remote.dest,
+        "size": dest.stat().st_size,
+        "sha256": digest,
+        "declared_sha256": remote.sha256,
+        "status": status,
+    }
+    if remote.extract_to is not None:
+        target = _inside(data_dir, remote.extract_to, "extract_to", name)
+        entry["extract_to"] = remote.extract_to
+        entry["extracted"] = extract_tar(dest, target, data_dir)
+    return entry
+
+
 def download_dataset(
     source: DatasetSource,
     data_dir: Path,
@@ -341,37 +286,14 @@ def download_dataset(
     data_dir.mkdir(parents=True, exist_ok=True)
     old = read_manifest(data_dir, source.name) or {}
     previous = {entry.get("dest"): entry for entry in old.get("files", [])}
-    entries = []
     with _progress(console) as progress:
-        for remote in source.files:
-            dest = _inside(data_dir, remote.dest, "dest", source.name)
-            url = mirror_url(remote.url, mirror)
-            digest = None if force else _is_current(dest, remote, previous.get(remote.dest))
-            status = "present"
-            if digest is None:
-                digest = _download(
-                    url,
-                    dest,
-                    remote.sha256,
-                    progress,
-                    retries=retries,
-                    retry_wait=retry_wait,
-                    timeout=timeout,
-                )
-                status = "downloaded"
-            entry: dict[str, Any] = {
-                "url": display_url(url),
-                "dest": remote.dest,
-                "size": dest.stat().st_size,
-                "sha256": digest,
-                "declared_sha256": remote.sha256,
-                "status": status,
-            }
-            if remote.extract_to is not None:
-                target = _inside(data_dir, remote.extract_to, "extract_to", source.name)
-                entry["extract_to"] = remote.extract_to
-                entry["extracted"] = extract_tar(dest, target, data_dir)
-            entries.append(entry)
+        fetch = functools.partial(
+            _download, progress=progress, retries=retries, retry_wait=retry_wait, timeout=timeout
+        )
+        entries = [
+            _fetch_entry(source.name, remote, data_dir, mirror, previous, force, fetch)
+            for remote in source.files
+        ]
     manifest = {
         "dataset": source.name,
         "moralbench_version": __version__,

@@ -58,6 +58,20 @@ class BackendUnavailable(MoralbenchError):
         )
 
 
+class BackendUnsupported(MoralbenchError):
+    """A backend cannot answer the request type a task asks for (choice or generate)."""
+
+    def __init__(self, backend: str, request_type: str, task: str | None = None) -> None:
+        self.backend = backend
+        self.request_type = request_type
+        self.task = task
+        asked = f" (task {task!r} asks for them)" if task else ""
+        super().__init__(
+            f"backend {backend!r} cannot answer {request_type} requests{asked}; "
+            "choose a backend that does (see `moralbench models`)"
+        )
+
+
 class PromptRenderError(MoralbenchError):
     """A template could not be rendered for a document."""
 
@@ -84,4 +98,20 @@ class RunFailures(MoralbenchError):
         super().__init__(
             f"{count} request(s) failed after retries and were recorded as failed{where}; "
             "pass --allow-failures to accept a partial run"
+        )
+
+
+class DownloadError(MoralbenchError):
+    """A file could not be fetched, failed its sha256 check, or a source is misdeclared."""
+
+
+class UnsafeArchive(DownloadError):
+    """An archive member would escape the target folder or is not a plain file or folder."""
+
+    def __init__(self, archive: Path, member: str, reason: str) -> None:
+        self.archive = str(archive)
+        self.member = member
+        self.reason = reason
+        super().__init__(
+            f"{archive}: refusing to extract member {member!r}: {reason}; nothing was extracted"
         )

@@ -30,9 +30,21 @@ def _bounded(value: Any, limit: int) -> tuple[Any, bool]:
     return value, False
 
 
+def _too_long(value: Any, limit: int) -> bool:
+    if isinstance(value, str):
+        return len(value) > limit
+    if isinstance(value, list):
+        return any(_too_long(v, limit) for v in value)
+    if isinstance(value, dict):
+        return any(_too_long(v, limit) for v in value.values())
+    return False
+
+
 def bound_document(
     doc: dict[str, Any], limit: int = MAX_FIELD_CHARS
 ) -> tuple[dict[str, Any], bool]:
     """(the document with every text field at most `limit` characters, whether any was cut)."""
+    if not _too_long(doc, limit):  # nearly every document: checked without copying
+        return doc, False
     bounded, cut = _bounded(doc, limit)
     return bounded, cut

@@ -34,12 +34,6 @@ class PluginSet:
     failures: list[PluginFailure] = field(default_factory=list)
     include_paths: list[Path] = field(default_factory=list)
 
-    def plugin_name_of(self, obj: Any) -> str:
-        for name, plugin in self.pm.list_name_plugin():
-            if plugin is obj:
-                return name
-        return "?"
-
 
 def get_plugin_manager(
     include_paths: Iterable[Path | str] = (),

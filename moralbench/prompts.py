@@ -9,6 +9,7 @@ or time are a `PromptRenderError` naming the task, never a hang or a traceback.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,13 @@ def _environment() -> SandboxedEnvironment:
 
 
 _ENV = _environment()
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> jinja2.Template:
+    """A template source compiled once per process: compiling costs far more than rendering
+    (Jinja's `from_string` compiles on every call), and a template is rendered per document."""
+    return _ENV.from_string(source)
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class PromptTemplate:
 
     def _render_one(self, source: str, fields: Mapping[str, Any]) -> str:
         try:
-            return bounded_render(_ENV.from_string(source), fields)
+            return bounded_render(_compiled(source), fields)
         except jinja2.UndefinedError as exc:
             kind = "unsafe template" if "unsafe" in (exc.message or "") else "missing field"
             raise PromptRenderError(self.task, self.name, f"{kind}: {exc.message}") from exc

@@ -1,4 +1,8 @@
-"""What the loaded plugins provide, by name: tasks, backends, metrics, judges."""
+"""What the loaded plugins provide, by name: tasks, backends, metrics, judges, datasets.
+
+Each table keeps the plugin that registered each name (`*_plugin`); a name registered twice,
+in any table, is an error naming both plugins (as `hookspecs` promises).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backend import BackendSpec
+from .datasets import DatasetSource
 from .errors import MoralbenchError, UnknownModel, UnknownTask
 from .judges import JudgeSpec
 from .plugin_manager import PluginSet
@@ -21,7 +26,11 @@ class Registry:
     models: dict[str, BackendSpec] = field(default_factory=dict)
     model_plugin: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    metric_plugin: dict[str, str] = field(default_factory=dict)
     judges: dict[str, JudgeSpec] = field(default_factory=dict)
+    judge_plugin: dict[str, str] = field(default_factory=dict)
+    datasets: dict[str, DatasetSource] = field(default_factory=dict)
+    dataset_plugin: dict[str, str] = field(default_factory=dict)
 
     def resolve_tasks(self, spec: str | list[str]) -> list[TaskFactory]:
         """Comma-separated names, glob patterns or groups/tags (a task's `tags`), in the
@@ -74,19 +83,14 @@ def build_registry(plugins: PluginSet) -> Registry:
     for owner, path in paths:
         for factory in load_yaml_tasks(path):
             _add("task", reg.tasks, reg.task_plugin, factory.name, factory, owner)
-    model_owner: dict[str, str] = {}
-    for impl in hook.moralbench_register_models.get_hookimpls():
-        for spec in impl.function() or ():
-            _add("model backend", reg.models, model_owner, spec.name, spec, impl.plugin_name)
-    reg.model_plugin = model_owner
-    metric_owner: dict[str, str] = {}
-    for impl in hook.moralbench_register_metrics.get_hookimpls():
-        for info in impl.function() or ():
-            if info.name not in reg.metrics:
-                reg.metrics[info.name] = info
-                metric_owner[info.name] = impl.plugin_name
-    judge_owner: dict[str, str] = {}
-    for impl in hook.moralbench_register_judges.get_hookimpls():
-        for spec in impl.function() or ():
-            _add("judge", reg.judges, judge_owner, spec.name, spec, impl.plugin_name)
+    tables = (
+        ("model backend", hook.moralbench_register_models, reg.models, reg.model_plugin),
+        ("metric", hook.moralbench_register_metrics, reg.metrics, reg.metric_plugin),
+        ("judge", hook.moralbench_register_judges, reg.judges, reg.judge_plugin),
+        ("dataset", hook.moralbench_register_datasets, reg.datasets, reg.dataset_plugin),
+    )
+    for kind, caller, table, owners in tables:
+        for impl in caller.get_hookimpls():
+            for item in impl.function() or ():
+                _add(kind, table, owners, item.name, item, impl.plugin_name)
     return reg

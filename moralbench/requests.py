@@ -1,7 +1,9 @@
 """The values that cross the task / runner / backend boundary.
 
 Tasks build requests, the runner deduplicates and caches them by `key`, backends answer them.
-All are frozen dataclasses so they can be hashed, deduplicated and shared between threads.
+All are frozen dataclasses so they can be hashed, deduplicated and shared between threads,
+with slots: a run holds a request and a response per prompt, and a per-instance `__dict__`
+would be most of their memory.
 """
 
 from __future__ import annotations
@@ -9,13 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
-
-Estimator = Literal["exact", "top_logprobs", "sampled"]
-ESTIMATORS: tuple[str, ...] = ("exact", "top_logprobs", "sampled")
+from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """One chat turn."""
 
@@ -44,7 +43,7 @@ def _sha256(payload: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemView:
     """The item as a model that reads no prompt sees it (classifiers, reward models).
 
@@ -84,7 +83,7 @@ class ItemView:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChoiceRequest:
     """Ask for the log-probability of each choice continuation given the context.
 
@@ -154,7 +153,7 @@ class ChoiceRequest:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GenerateRequest:
     """Ask for a continuation of the context, up to `max_tokens` or the first stop sequence."""
 
@@ -193,7 +192,7 @@ class GenerateRequest:
 Request = ChoiceRequest | GenerateRequest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChoiceResponse:
     """Per-choice log-probabilities and how they were estimated.
 
@@ -211,7 +210,7 @@ class ChoiceResponse:
         return {"kind": "choice", **asdict(self), "logprobs": list(self.logprobs)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GenerateResponse:
     """Generated text (stop sequence excluded)."""
 

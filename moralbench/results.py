@@ -7,11 +7,13 @@ import os
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from .distributed import ProcessGroup
+from .sample_record import SampleRecord
 
 
 def timestamp() -> str:
@@ -77,17 +79,14 @@ class SamplesWriter:
             )
             self._handle = open(self._stream_path, "w", encoding="utf-8")  # noqa: SIM115
 
-    def write(self, index: int, record: dict[str, Any], prompt: list[str] | None) -> None:
+    def write(self, record: SampleRecord) -> None:
         if self._handle is None:
             return
-        line = dict(record)
-        if prompt is not None:
-            line["prompt"] = prompt[0] if len(prompt) == 1 else prompt
-        line["_index"] = index
+        index = record.index if record.index is not None else self._last_index + 1
         if index < self._last_index:
             self.streamed_in_order = False
         self._last_index = index
-        self._lines.append(_dump(line))
+        self._lines.append(_dump(record.to_json()))
         if (
             len(self._lines) >= self.LINES_PER_WRITE
             or time.monotonic() - self._last_write > self.SECONDS_PER_WRITE
@@ -130,7 +129,7 @@ class SamplesWriter:
                         prompts[record["doc_id"]] = record["prompt"]
         return prompts
 
-    def finish(self, records: list[dict[str, Any]], *, rewrite: bool) -> None:
+    def finish(self, records: list[SampleRecord], *, rewrite: bool) -> None:
         """On the main process: write the final file in document order when needed."""
         self.close_stream()
         if not self.enabled or self.path is None or not rewrite:
@@ -139,11 +138,8 @@ class SamplesWriter:
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as handle:
             for index, record in enumerate(records):
-                line = dict(record)
-                if record["doc_id"] in prompts:
-                    line["prompt"] = prompts[record["doc_id"]]
-                line["_index"] = index
-                handle.write(_dump(line))
+                prompt = prompts.get(record.doc_id)
+                handle.write(_dump(replace(record, prompt=prompt, index=index).to_json()))
         os.replace(tmp, self.path)
         if self.group.count > 1:
             for k in range(self.group.count):
@@ -159,8 +155,3 @@ def write_results(path: Path, payload: dict[str, Any]) -> Path:
     )
     os.replace(tmp, path)
     return path
-
-
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]

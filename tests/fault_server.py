@@ -228,6 +228,7 @@ class FaultPlan:
     logprobs: bool = True
     stops_at_once: bool = False  # one-token replies end at once unless min_tokens is sent
     min_tokens: bool = True  # whether the server accepts the min_tokens parameter
+    max_top_logprobs: int | None = None  # longer top-logprobs lists are refused (OpenAI: 20)
 
 
 @dataclass
@@ -239,6 +240,7 @@ class Counts:
     answered_bodies: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     most_in_flight: int = 0
+    top_logprobs_asked: list[int] = field(default_factory=list)  # k of each logprobs request
 
 
 class FaultServer:
@@ -357,6 +359,12 @@ def _handler_for(server: FaultServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
                 if "min_tokens" in body and not plan.min_tokens:
                     raise ValueError("Unrecognized request argument supplied: min_tokens")
+                k = body.get("top_logprobs") or body.get("logprobs")
+                if k is not None and not body.get("echo"):
+                    with server.lock:
+                        server.counts.top_logprobs_asked.append(int(k))
+                if plan.max_top_logprobs is not None and int(k or 0) > plan.max_top_logprobs:
+                    raise ValueError(f"top_logprobs must be at most {plan.max_top_logprobs}")
                 reply = fake_reply(
                     self.path,
                     body,

@@ -26,7 +26,7 @@ def test_dtype_auto_on_cpu_and_with_a_device_map_without_gpus() -> None:
     assert loading.resolve_dtype("auto", "cpu") == torch.float32
     if not torch.cuda.is_available():
         assert loading.resolve_dtype("auto", "auto") == torch.float32
-    with pytest.raises(ValueError, match="float7"):
+    with pytest.raises(OptionError, match="float7"):
         loading.resolve_dtype("float7", "cpu")
 
 
@@ -94,6 +94,15 @@ def test_lora_in_bf16_stays_unmerged_and_keeps_its_effect(
         abs(a - b) for i in got for a, b in zip(exact[i].logprobs, without[i].logprobs, strict=True)
     )
     assert noise < 0.25 < effect, (noise, effect)
+
+
+def test_hf_option_typos_are_option_errors_before_anything_loads(tmp_path: Path) -> None:
+    from moralbench.plugins.hf.arg_checks import check_hf_args
+
+    with pytest.raises(OptionError, match="no model arg\\(s\\) dtpye"):
+        check_hf_args({"pretrained": str(tmp_path), "dtpye": "float32"}, BackendOptions())
+    with pytest.raises(OptionError, match="no installed package 'no_such_model_pkg'"):
+        loading.resolve_pretrained("package:no_such_model_pkg")
 
 
 def test_a_gguf_tokenizer_adds_a_bos_only_where_the_file_says_so(demo_backend) -> None:  # type: ignore[no-untyped-def]

@@ -191,9 +191,58 @@ def test_auto_estimator_probes_the_server(plan: FaultPlan, api: str, expected: s
         assert facts["estimator_probe"]["exact"].startswith("unreliable: the echoed log-prob")
 
 
+def _top_k_asked(server: FaultServer) -> list[int]:
+    return sorted(server.counts.top_logprobs_asked)
+
+
+@pytest.mark.parametrize("api", ["chat", "completions"])
+def test_a_choice_missing_from_the_list_is_asked_for_in_a_longer_one(api: str) -> None:
+    """top_logprobs=2 lists two of the fake model's 16 first tokens, so most items miss a
+    choice; the longer list then has every candidate and nothing stays floored."""
+    choices = ("A", "B") if api == "chat" else (" A", " B")
+    requests = [ChoiceRequest(f"Question {i}:", choices) for i in range(6)]
+    with FaultServer() as server:
+        backend = _backend(
+            server.url, api=api, estimator="top_logprobs", top_logprobs="2", max_top_logprobs="50"
+        )
+        responses = dict(backend.score_choices(requests))
+        facts = backend.describe()
+        backend.close()
+    widened = [r for r in responses.values() if "widened_to" in r.details]
+    assert widened, "no item missed a choice in the first list: the test proves nothing"
+    assert all(r.details["widened_to"] == 50 and r.details["floored"] == [] for r in widened)
+    assert all(r.details["floored"] == [] for r in responses.values())
+    assert _top_k_asked(server) == [2] * len(requests) + [50] * len(widened)
+    assert facts["max_top_logprobs"] == 50 and "max_top_logprobs_refused" not in facts
+
+
+def test_a_server_that_refuses_the_longer_list_is_not_asked_again() -> None:
+    requests = [ChoiceRequest(f"Question {i}:", ("A", "B")) for i in range(6)]
+    with FaultServer(FaultPlan(max_top_logprobs=20)) as server:
+        backend = _backend(
+            server.url, api="chat", estimator="top_logprobs", top_logprobs="2", num_concurrent="1"
+        )
+        responses = dict(backend.score_choices(requests))
+        facts = backend.describe()
+        backend.close()
+    # The one refusal costs one request; every item keeps its bound, none fails.
+    assert all(r.error is None for r in responses.values())
+    assert any(r.details["floored"] for r in responses.values())
+    assert all("widened_to" not in r.details for r in responses.values())
+    assert _top_k_asked(server) == [2] * len(requests) + [1000]
+    assert facts["max_top_logprobs_refused"].startswith("HTTP 400")
+
+
 def test_a_consumer_that_stops_early_cancels_the_rest() -> None:
     with FaultServer(FaultPlan(latency=0.3)) as server:
-        backend = _backend(server.url, api="chat", estimator="top_logprobs", num_concurrent="2")
+        # One request per item (no second, longer top-logprobs list), so requests count jobs.
+        backend = _backend(
+            server.url,
+            api="chat",
+            estimator="top_logprobs",
+            num_concurrent="2",
+            max_top_logprobs="0",
+        )
         requests = [ChoiceRequest(f"Q{i}:", (" yes", " no")) for i in range(20)]
         stream = backend.score_choices(requests)
         next(stream)
@@ -215,7 +264,8 @@ def test_a_reply_that_ends_at_once_is_asked_again_with_min_tokens(api: str) -> N
         ("refuses", FaultPlan(stops_at_once=True, min_tokens=False)),
     ]:
         with FaultServer(plan) as server:
-            backend = _backend(server.url, api=api, estimator="top_logprobs")
+            # max_top_logprobs=0: no second, longer list, so the count shows the retry alone
+            backend = _backend(server.url, api=api, estimator="top_logprobs", max_top_logprobs="0")
             [(_, answers[name])] = list(backend.score_choices([request]))
             backend.close()
         answers[name + " requests"] = server.counts.received

@@ -13,17 +13,8 @@ from .output import err, print_listing, say, warn
 
 def dataset_sources() -> dict[str, tuple[DatasetSource, str]]:
     """Every registered dataset by name, with the plugin that registered it."""
-    plugins = Session.open(warn=warn).plugins
-    found: dict[str, tuple[DatasetSource, str]] = {}
-    for impl in plugins.pm.hook.moralbench_register_datasets.get_hookimpls():
-        for source in impl.function() or ():
-            if source.name in found:
-                raise MoralbenchError(
-                    f"dataset {source.name!r} is registered twice: by "
-                    f"{found[source.name][1]!r} and by {impl.plugin_name!r}"
-                )
-            found[source.name] = (source, impl.plugin_name)
-    return found
+    registry = Session.open(warn=warn).registry
+    return {name: (s, registry.dataset_plugin[name]) for name, s in registry.datasets.items()}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from .._version import __version__
 from ..errors import MoralbenchError
 from . import cache, data, leaderboard, models, run, score, tasks
 from .output import err

@@ -14,9 +14,10 @@ format (`markdown`, `csv_table`, `latex`, `json_export`, `html_page` with `plots
 
 from __future__ import annotations
 
+from .board import Leaderboard, LeaderboardOptions
 from .errors import LeaderboardOptionError, ResultsFileError
 from .html_page import HtmlOptions
-from .table import Leaderboard, LeaderboardOptions, build_leaderboard
+from .table import build_leaderboard
 
 FORMATS = ("md", "csv", "latex", "html", "json")
 

@@ -13,17 +13,10 @@ def metric_catalogue(warn: Callable[[str], None] | None = None) -> dict[str, Met
     A plugin that fails to load is reported through `warn` and its metrics are unknown (such
     a metric is still shown, but cannot be ranked).
     """
-    from ..plugin_manager import get_plugin_manager
-    from ..registry import build_registry
+    from ..session import Session
 
-    plugins = get_plugin_manager()
-    if warn is not None:
-        for failure in plugins.failures:
-            warn(
-                f"plugin {failure.name!r} failed to load ({failure.error}); its metrics are "
-                "shown without a direction"
-            )
+    registry = Session.open(warn=warn or (lambda message: None)).registry
     catalogue = dict(METRICS)
-    for name, info in build_registry(plugins).metrics.items():
+    for name, info in registry.metrics.items():
         catalogue.setdefault(name, info)
     return catalogue

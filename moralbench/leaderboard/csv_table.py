@@ -6,9 +6,9 @@ import csv
 import io
 import json
 
+from .board import Cell, Leaderboard
 from .formatting import rank_text
 from .slice_render import csv_columns as slice_columns
-from .table import Cell, Leaderboard
 
 ROW_FIELDS = ["rank", "rank_p_value", "kind", "model", "model_args", "fingerprint", "source"]
 

@@ -5,29 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .table import Row
+from ..sample_record import SampleRecord
+from .board import Row
 from .task_results import TaskResult
 
-#: sample fields that are shown elsewhere in the explorer, or are bookkeeping
-_SHOWN = {
-    "doc_id",
-    "task",
-    "split",
-    "prompt_sha256",
-    "prompt",
-    "choices",
-    "logprobs",
-    "probs",
-    "estimator",
-    "target",
-    "metrics",
-    "human_counts",
-    "error",
-    "estimator_details",
-    "template",
-    "_index",
-    "_line",
-}
+#: task fields shown in their own place (choices, p, counts), or that are labels, not text
+_NOT_TEXT = {"estimator", "template"}
 TEXT_LIMIT = 4000
 
 
@@ -43,24 +26,23 @@ def _rounded(values: Sequence[float] | None) -> list[float] | None:
     return None if values is None else [round(float(v), 5) for v in values]
 
 
-def _answer(record: dict[str, Any]) -> dict[str, Any]:
+def _answer(record: SampleRecord) -> dict[str, Any]:
     metrics = {
         k: round(float(v), 5)
-        for k, v in (record.get("metrics") or {}).items()
+        for k, v in record.metrics.items()
         if isinstance(v, int | float) and not isinstance(v, bool)
     }
     text = {
         k: v[:TEXT_LIMIT]
-        for k, v in record.items()
-        if k not in _SHOWN and isinstance(v, str) and v.strip()
+        for k, v in record.fields.items()
+        if k not in _NOT_TEXT and isinstance(v, str) and v.strip()
     }
-    probs = record.get("probs")
     return {
-        "p": _rounded(probs) if isinstance(probs, list) else None,
+        "p": _rounded(record.probs),
         "metrics": metrics,
-        "error": str(record["error"]) if record.get("error") else None,
+        "error": record.error,
         "text": text,
-        "prompt_sha256": record.get("prompt_sha256"),
+        "prompt_sha256": record.prompt_sha256,
     }
 
 
@@ -75,29 +57,28 @@ def explorer_data(
     `entries` are (row index, row, its result on the task variant); `colours` by row index.
     """
     models = [{"row": i, "label": row.label, "colour": colours[i]} for i, row, _ in entries]
-    by_model = [{r["doc_id"]: r for r in (result.samples or [])} for _, _, result in entries]
+    by_model = [{r.doc_id: r for r in (result.samples or [])} for _, _, result in entries]
     order: list[str] = []
     seen: set[str] = set()
     for _, _, result in entries:
         for record in result.samples or []:
-            if record["doc_id"] not in seen:
-                seen.add(record["doc_id"])
-                order.append(record["doc_id"])
+            if record.doc_id not in seen:
+                seen.add(record.doc_id)
+                order.append(record.doc_id)
     shown = order if limit is None else order[:limit]
     items = []
     for doc_id in shown:
         records = [m.get(doc_id) for m in by_model]
         first = next(r for r in records if r is not None)
-        prompts = {r.get("prompt_sha256") for r in records if r is not None}
-        counts = first.get("human_counts")
+        prompts = {r.prompt_sha256 for r in records if r is not None}
         items.append(
             {
                 "id": doc_id,
-                "prompt": _prompt_text(first.get("prompt")),
+                "prompt": _prompt_text(first.prompt),
                 "prompts_differ": len(prompts) > 1,
-                "choices": first.get("choices"),
-                "counts": counts if isinstance(counts, list) else None,
-                "target": first.get("target") if isinstance(first.get("target"), int) else None,
+                "choices": first.fields.get("choices"),
+                "counts": first.human_counts,
+                "target": first.target,
                 "answers": [None if r is None else _answer(r) for r in records],
             }
         )

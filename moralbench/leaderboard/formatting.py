@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .board import Cell, Column, Leaderboard, Row
 from .significance import RankGroup
-from .table import Cell, Column, Leaderboard, Row
 
 DECIMALS = 3
 
@@ -51,11 +51,6 @@ def items_vary(board: Leaderboard, column: Column) -> bool:
     """Whether the run rows of a column cover different numbers of items."""
     ns = {r.cells[column.key].n for r in board.rows if r.kind == "run" and column.key in r.cells}
     return len(ns) > 1
-
-
-def item_count(board: Leaderboard, column: Column) -> int | None:
-    ns = {r.cells[column.key].n for r in board.rows if r.kind == "run" and column.key in r.cells}
-    return ns.pop() if len(ns) == 1 else None
 
 
 def legend(board: Leaderboard) -> list[str]:

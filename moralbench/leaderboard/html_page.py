@@ -16,12 +16,12 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
+from .board import Column, Leaderboard, Row
 from .explorer import explorer_data
 from .formatting import column_title, direction, interval, legend, number, rank_text
 from .plots import ModelItems, model_colour, reliability_figure, scatter_figure
 from .slice_html import agreement_view
-from .table import Column, Leaderboard, Row
 from .variants import TaskVariant
 
 ASSETS = Path(__file__).with_name("assets")
@@ -144,25 +144,49 @@ def _model_items(
     models: list[ModelItems] = []
     choices: list[str] | None = None
     for i, row, result in entries:
-        records = [
-            r
-            for r in result.samples or []
-            if not r.get("error") and isinstance(r.get("probs"), list)
-        ]
-        if not records or len({len(r["probs"]) for r in records}) != 1:
+        records = [r for r in result.samples or [] if not r.error and r.probs is not None]
+        if not records or len({len(r.probs or []) for r in records}) != 1:
             continue
-        choices = choices or [str(c) for c in records[0].get("choices") or []]
-        probs = np.array([r["probs"] for r in records], dtype=np.float64)
+        choices = choices or [str(c) for c in records[0].fields.get("choices") or []]
+        probs = np.array([r.probs for r in records], dtype=np.float64)
         probs = probs / probs.sum(axis=1, keepdims=True)
-        targets = np.array([int(r.get("target", 0)) for r in records], dtype=np.int64)
+        targets = np.array([r.target or 0 for r in records], dtype=np.int64)
         human = None
-        if all(
-            isinstance(r.get("human_counts"), list) and sum(r["human_counts"]) > 0 for r in records
-        ):
-            counts = np.array([r["human_counts"] for r in records], dtype=np.float64)
+        if all(r.human_counts and sum(r.human_counts) > 0 for r in records):
+            counts = np.array([r.human_counts for r in records], dtype=np.float64)
             human = counts / counts.sum(axis=1, keepdims=True)
         models.append(ModelItems(row.label, colours[i], probs, targets, human))
     return models, choices
+
+
+def _figures(
+    entries: Sequence[tuple[int, Row, Any]], colours: dict[int, str], title: str
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The task's plots (reliability diagrams, model against human), and notes on missing ones."""
+    models, choices = _model_items(entries, colours)
+    if not models:
+        return [], ["No choice probabilities in the samples: no plots for this task."]
+    figures = [
+        {
+            "uri": reliability_figure(models, title),
+            "alt": f"Reliability diagrams for {title}",
+            "caption": "Confidence of the top choice against how often it is the majority "
+            "label (left) and against the share of annotators who chose it "
+            "(right). Points on the diagonal are calibrated.",
+        }
+    ]
+    with_votes = [m for m in models if m.human is not None]
+    if not (with_votes and choices):
+        return figures, ["No human vote counts: the model-vs-human scatter is not drawn."]
+    figures.append(
+        {
+            "uri": scatter_figure(with_votes, choices, title),
+            "alt": f"Model against human probability for {title}",
+            "caption": "Each point is one item and one choice: the share of annotators "
+            "who chose it against the model's probability for it.",
+        }
+    )
+    return figures, []
 
 
 def _task_view(
@@ -182,33 +206,7 @@ def _task_view(
         if row.run is not None and variant in row.run.tasks
     ]
     title = columns[0].task_title
-    figures: list[dict[str, str]] = []
-    figure_notes: list[str] = []
-    models, choices = _model_items(entries, colours)
-    if options.plots and models:
-        figures.append(
-            {
-                "uri": reliability_figure(models, title),
-                "alt": f"Reliability diagrams for {title}",
-                "caption": "Confidence of the top choice against how often it is the majority "
-                "label (left) and against the share of annotators who chose it "
-                "(right). Points on the diagonal are calibrated.",
-            }
-        )
-        with_votes = [m for m in models if m.human is not None]
-        if with_votes and choices:
-            figures.append(
-                {
-                    "uri": scatter_figure(with_votes, choices, title),
-                    "alt": f"Model against human probability for {title}",
-                    "caption": "Each point is one item and one choice: the share of annotators "
-                    "who chose it against the model's probability for it.",
-                }
-            )
-        else:
-            figure_notes.append("No human vote counts: the model-vs-human scatter is not drawn.")
-    elif options.plots:
-        figure_notes.append("No choice probabilities in the samples: no plots for this task.")
+    figures, figure_notes = _figures(entries, colours, title) if options.plots else ([], [])
     params = sorted({k for _, _, r in entries for k in r.params})
     explorer = explorer_data(entries, colours, limit=options.explorer_items)
     return {

@@ -14,12 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .. import metrics as mm
+from ..sample_record import SampleRecord
 from .task_results import TaskResult
 
 FloatArray = NDArray[np.float64]
@@ -63,27 +63,27 @@ class ItemScores:
         return self.features[[position[d] for d in doc_ids]]
 
 
-def _usable(samples: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in samples if not r.get("error")]
+def _usable(samples: Sequence[SampleRecord]) -> list[SampleRecord]:
+    return [r for r in samples if not r.error]
 
 
-def _from_item_metrics(metric: str, records: list[dict[str, Any]]) -> ItemScores | None:
+def _from_item_metrics(metric: str, records: list[SampleRecord]) -> ItemScores | None:
     """Per-item values every record carries under the metric's name or its alias.
 
     A record whose value is null (e.g. a judge verdict that could not be parsed) has no value
     for this metric and is left out, as the task's own aggregate leaves it out.
     """
     for key in dict.fromkeys([metric, ITEM_KEYS.get(metric, metric)]):
-        if not all(key in (r.get("metrics") or {}) for r in records):
+        if not all(key in r.metrics for r in records):
             continue
         ids, values = [], []
         for record in records:
-            value = record["metrics"][key]
+            value = record.metrics[key]
             if value is None:
                 continue
             if not isinstance(value, int | float) or isinstance(value, bool):
                 break
-            ids.append(record["doc_id"])
+            ids.append(record.doc_id)
             values.append(float(value))
         else:
             if values:
@@ -92,25 +92,25 @@ def _from_item_metrics(metric: str, records: list[dict[str, Any]]) -> ItemScores
 
 
 def _distributions(
-    records: list[dict[str, Any]],
+    records: list[SampleRecord],
 ) -> tuple[FloatArray, NDArray[np.int64], FloatArray | None] | str:
-    probs = [r.get("probs") for r in records]
+    probs = [r.probs for r in records]
     if any(not isinstance(p, list) or not p for p in probs):
         return "samples carry no choice probabilities"
     if len({len(p) for p in probs}) != 1:
         return "items have different numbers of choices"
     p = np.array(probs, dtype=np.float64)
-    targets = np.array([int(r.get("target", -1)) for r in records], dtype=np.int64)
+    targets = np.array([-1 if r.target is None else r.target for r in records], dtype=np.int64)
     if targets.min() < 0 or targets.max() >= p.shape[1]:
         return "samples lack a valid target"
     counts = None
-    if all(isinstance(r.get("human_counts"), list) for r in records):
-        counts = np.array([r["human_counts"] for r in records], dtype=np.float64)
+    if all(r.human_counts is not None for r in records):
+        counts = np.array([r.human_counts for r in records], dtype=np.float64)
     return p, targets, counts
 
 
 def _rescored(
-    metric: str, records: list[dict[str, Any]], params: dict[str, float]
+    metric: str, records: list[SampleRecord], params: dict[str, float]
 ) -> ItemScores | str:
     arrays = _distributions(records)
     if isinstance(arrays, str):
@@ -121,7 +121,7 @@ def _rescored(
     y = mm.one_hot(t, k) if counts is None else mm.human_distribution(counts)
     pred = np.argmax(p, axis=1)
     conf = p[np.arange(len(p)), pred]
-    ids = tuple(r["doc_id"] for r in records)
+    ids = tuple(r.doc_id for r in records)
     if metric == "f1_macro":
         features = np.stack([pred, t], axis=1).astype(np.float64)
         return ItemScores(

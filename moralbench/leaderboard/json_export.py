@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
+from .board import Column, Leaderboard, Row
 from .significance import RankGroup
 from .slice_render import json_section as slice_json
-from .table import Column, Leaderboard, Row
 
 FORMAT_VERSION = 1
 

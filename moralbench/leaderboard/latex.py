@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from .board import Column, Leaderboard
 from .formatting import interval, legend, number, rank_text, reference_numbers
 from .slice_render import latex_lines as slice_latex
-from .table import Column, Leaderboard
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .board import Leaderboard, Row
 from .formatting import (
     cell_text,
     column_title,
@@ -11,7 +12,6 @@ from .formatting import (
     reference_numbers,
 )
 from .slice_render import markdown_lines as slice_markdown
-from .table import Leaderboard, Row
 
 
 def _escape(text: str) -> str:

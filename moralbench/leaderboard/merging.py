@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..sample_record import SampleRecord
 from .errors import ResultsFileError
 from .rescoring import recompute
 from .sources import ResultsFile
@@ -51,9 +52,9 @@ class RunRow:
 
 def prompt_mode(source: ResultsFile) -> str | None:
     """The prompt mode a results file's tasks were scored in ("a+b" if they differ)."""
-    facts = [m for m in (source.payload.get("prompt_modes") or {}).values() if isinstance(m, dict)]
+    facts = [t.prompt_mode for t in source.result.tasks if t.prompt_mode is not None]
     if not facts:
-        described = (source.payload.get("model") or {}).get("prompt_mode")
+        described = source.result.model.get("prompt_mode")
         facts = [described] if isinstance(described, dict) else []
     names = {
         f"{m.get('mode')}+prefill" if m.get("prefill") else str(m.get("mode"))
@@ -65,20 +66,20 @@ def prompt_mode(source: ResultsFile) -> str | None:
 
 def row_key(source: ResultsFile) -> tuple[str, str, str]:
     mode = prompt_mode(source) or ""
-    fingerprint = (source.payload.get("model") or {}).get("fingerprint")
+    fingerprint = source.result.model.get("fingerprint")
     if fingerprint:
         return source.config["model"], f"fingerprint:{fingerprint}", mode
     args = json.dumps(source.config["model_args"], sort_keys=True)
     return source.config["model"], f"args:{args}", mode
 
 
-def _differs(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+def _differs(a: SampleRecord, b: SampleRecord) -> float | None:
     """How far two records of one item are apart; None when they agree."""
-    if a.get("prompt_sha256") != b.get("prompt_sha256"):
+    if a.prompt_sha256 != b.prompt_sha256:
         return math.inf
-    if bool(a.get("error")) != bool(b.get("error")):
+    if bool(a.error) != bool(b.error):
         return math.inf
-    pa, pb = a.get("probs"), b.get("probs")
+    pa, pb = a.fields.get("probs"), b.fields.get("probs")
     if isinstance(pa, list) and isinstance(pb, list):
         if len(pa) != len(pb):
             return math.inf
@@ -86,7 +87,7 @@ def _differs(a: dict[str, Any], b: dict[str, Any]) -> float | None:
         return gap if gap > SAME_SCORE_TOLERANCE else None
     if pa != pb:
         return math.inf
-    return None if a.get("metrics") == b.get("metrics") else math.inf
+    return None if a.fields.get("metrics") == b.fields.get("metrics") else math.inf
 
 
 def _names(parts: Sequence[TaskResult]) -> str:
@@ -100,6 +101,48 @@ def _same_values(parts: Sequence[TaskResult]) -> bool:
         and p.values.keys() == first.values.keys()
         and all(math.isclose(p.values[k], first.values[k], rel_tol=1e-12) for k in p.values)
         for p in parts[1:]
+    )
+
+
+def _union(parts: Sequence[TaskResult]) -> tuple[list[SampleRecord], list[float]]:
+    """Every item of the parts once (a newer part's record wins, the first position is kept),
+    in the run's document order, and how far each repeated item's records are apart."""
+    chosen: dict[str, SampleRecord] = {}
+    conflicts: list[float] = []
+    for part in parts:
+        for record in part.samples or []:
+            if record.doc_id in chosen:
+                gap = _differs(chosen[record.doc_id], record)
+                if gap is not None:
+                    conflicts.append(gap)
+            chosen[record.doc_id] = record
+    records = list(chosen.values())
+    # Shards of one run hold interleaved documents; the run's bootstrap and ceiling draws
+    # followed its document order, which the records' index keeps.
+    if all(r.index is not None for r in records):
+        records.sort(key=lambda r: r.index or 0)
+    return records, conflicts
+
+
+def _merged_template(parts: Sequence[TaskResult], params: dict[str, float]) -> TaskResult:
+    """The merged result before its metrics are recomputed: files, notes and settings of all."""
+    newest = parts[-1]
+    return TaskResult(
+        variant=newest.variant,
+        values={},
+        intervals={},
+        n=None,
+        n_failed=0,
+        params=params,
+        ceiling={},
+        notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
+        samples=None,
+        results_files=tuple(f for p in parts for f in p.results_files),
+        samples_files=tuple(f for p in parts for f in p.samples_files),
+        seed=newest.seed,
+        n_bootstrap=newest.n_bootstrap,
+        stamp=newest.stamp,
+        merged_from=sum(p.merged_from for p in parts),
     )
 
 
@@ -123,21 +166,8 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
             f"using the newest, {newest.results_files[0].name}"
         ]
 
-    chosen: dict[str, dict[str, Any]] = {}
-    conflicts: list[float] = []
-    for part in parts:
-        for record in part.samples or []:
-            doc_id = record["doc_id"]
-            if doc_id in chosen:
-                gap = _differs(chosen[doc_id], record)
-                if gap is not None:
-                    conflicts.append(gap)
-            chosen[doc_id] = record  # newer part wins; first position is kept
-    records = list(chosen.values())
-    # Shards of one run hold interleaved documents; the run's bootstrap and ceiling draws
-    # followed its document order, which `_index` records.
-    if all(isinstance(r.get("_index"), int) for r in records):
-        records.sort(key=lambda r: r["_index"])
+    records, conflicts = _union(parts)
+    chosen = {r.doc_id for r in records}
     notes: list[str] = []
     if conflicts:
         worst = max(conflicts)
@@ -146,7 +176,7 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
             f"{task}: {len(conflicts)} item(s) scored differently in {_names(parts)} ({how}); "
             "the newer scores are used"
         )
-    all_ids = set(chosen)
+    all_ids = chosen
     covering = [p for p in parts if set(p.doc_ids or ()) == all_ids]
     if covering and (not conflicts or covering[-1] is newest):
         kept = covering[-1]
@@ -160,24 +190,7 @@ def merge_parts(parts: Sequence[TaskResult]) -> tuple[TaskResult, list[str]]:
 
     metric_names = list(dict.fromkeys(k for p in parts for k in p.values))
     ceiling_keys = list(dict.fromkeys(k for p in parts for k in p.ceiling))
-    params = _shared_params(parts, notes)
-    template = TaskResult(
-        variant=newest.variant,
-        values={},
-        intervals={},
-        n=None,
-        n_failed=0,
-        params=params,
-        ceiling={},
-        notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
-        samples=None,
-        results_files=tuple(f for p in parts for f in p.results_files),
-        samples_files=tuple(f for p in parts for f in p.samples_files),
-        seed=newest.seed,
-        n_bootstrap=newest.n_bootstrap,
-        stamp=newest.stamp,
-        merged_from=sum(p.merged_from for p in parts),
-    )
+    template = _merged_template(parts, _shared_params(parts, notes))
     merged, recompute_notes = recompute(template, records, metric_names, ceiling_keys=ceiling_keys)
     notes.append(
         f"{task}: merged {len(parts)} files ({_names(parts)}) covering {len(chosen)} items; "
@@ -232,8 +245,8 @@ def combine(
             rows[key] = RunRow(
                 model=source.config["model"],
                 model_args={str(k): str(v) for k, v in source.config["model_args"].items()},
-                fingerprint=(source.payload.get("model") or {}).get("fingerprint"),
-                description=dict(source.payload.get("model") or {}),
+                fingerprint=source.result.model.get("fingerprint"),
+                description=dict(source.result.model),
                 prompt_mode=prompt_mode(source),
             )
             parts[key] = {}

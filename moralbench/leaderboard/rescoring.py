@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from .. import metrics as mm
+from ..sample_record import SampleRecord
 from .item_scores import ItemScores, item_scores
 from .task_results import TaskResult
 
@@ -28,13 +28,13 @@ def _interval(scores: ItemScores, seed: int, n_bootstrap: int) -> tuple[float, f
 
 
 def _ceiling(
-    records: Sequence[dict[str, Any]], wanted: Sequence[str], seed: int
+    records: Sequence[SampleRecord], wanted: Sequence[str], seed: int
 ) -> dict[str, float] | None:
-    usable = [r for r in records if not r.get("error")]
-    if not wanted or not usable or not all(isinstance(r.get("human_counts"), list) for r in usable):
+    usable = [r for r in records if not r.error]
+    if not wanted or not usable or not all(r.human_counts is not None for r in usable):
         return None
-    counts = np.array([r["human_counts"] for r in usable], dtype=np.float64)
-    targets = np.array([int(r["target"]) for r in usable], dtype=np.int64)
+    counts = np.array([r.human_counts for r in usable], dtype=np.float64)
+    targets = np.array([int(r.fields["target"]) for r in usable], dtype=np.int64)
     full = mm.human_ceiling(counts, targets, seed=seed)
     full["xentropy_calibrated"] = full["xentropy"]  # the oracle needs no temperature
     return {key: float(full[key]) for key in wanted if key in full}
@@ -42,7 +42,7 @@ def _ceiling(
 
 def recompute(
     template: TaskResult,
-    samples: list[dict[str, Any]],
+    samples: list[SampleRecord],
     metric_names: Sequence[str],
     *,
     ceiling_keys: Sequence[str] = (),
@@ -71,8 +71,8 @@ def recompute(
         samples=samples,
         values=values,
         intervals=intervals,
-        n=sum(1 for r in samples if not r.get("error")),
-        n_failed=sum(1 for r in samples if r.get("error")),
+        n=sum(1 for r in samples if not r.error),
+        n_failed=sum(1 for r in samples if r.error),
         ceiling=ceiling or {},
     )
     return result, notes

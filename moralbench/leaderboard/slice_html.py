@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .board import Cell, Leaderboard
 from .formatting import interval, number
 from .slice_render import gap_text
 from .slice_view import GAP, gap_sentence, slice_tables
-from .table import Cell, Leaderboard
 
 
 def _cell(cell: Cell | None, gap: bool) -> dict[str, Any] | None:

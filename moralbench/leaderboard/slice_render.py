@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .board import Cell, Leaderboard
 from .formatting import cell_text, interval, number
 from .slice_view import GAP, SliceTable, gap_sentence, slice_tables
-from .table import Cell, Leaderboard
 
 
 def _md_escape(text: str) -> str:

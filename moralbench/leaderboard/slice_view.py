@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .table import Cell, Column, Leaderboard
+from .board import Cell, Column, Leaderboard
 from .variants import TaskVariant
 
 #: slice pairs shown, first minus second

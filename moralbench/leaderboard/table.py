@@ -9,25 +9,23 @@ from __future__ import annotations
 import fnmatch
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..metrics import MetricInfo
+from .board import Cell, Column, Leaderboard, LeaderboardOptions, Ranking, Row
 from .catalogue import metric_catalogue
 from .errors import LeaderboardOptionError, ResultsFileError
 from .item_scores import item_scores
 from .merging import RunRow, combine
 from .references import (
-    BUILTIN_REFERENCES,
-    Reference,
     ReferenceRow,
     load_missing,
     load_reference_files,
 )
-from .significance import ALPHA, RankGroup, rank_groups
+from .row_labels import label_runs
+from .significance import RankGroup, rank_groups
 from .sources import ResultsFile, find_results_files, load_results_file
-from .task_results import TaskResult
-from .variants import SAMPLE_LABEL, TaskVariant, is_sample_run, variant_labels
+from .variants import SAMPLE_LABEL, TaskVariant, variant_labels
 
 #: metrics shown in the overview when --metrics is not given (those present in the results)
 DEFAULT_METRICS = (
@@ -42,138 +40,6 @@ DEFAULT_METRICS = (
     "maity2024_xentropy_double_softmax",
     "maity2024_dirichlet_fixed_c1",
 )
-#: model args that name the model itself; the others tell rows of one model apart
-_NAME_ARGS = ("pretrained", "model", "gguf_file")
-
-
-@dataclass(frozen=True)
-class LeaderboardOptions:
-    tasks: tuple[str, ...] | None = None  # task name patterns (globs); None: every task
-    metrics: tuple[str, ...] | None = None  # None: DEFAULT_METRICS; ("all",): every metric
-    sort: str | None = None  # "metric" or "task:metric"; None: the first column
-    alpha: float = ALPHA
-    n_resamples: int = 1000
-    seed: int = 0
-    reference_files: tuple[Path, ...] = (BUILTIN_REFERENCES,)
-    show_ceiling: bool = True
-    strict: bool = False  # a malformed results or samples file aborts instead of being skipped
-    include_sample_data: bool = True  # show `--sample-data` smoke runs (columns labelled so)
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    variant: TaskVariant
-    variant_label: str
-    metric: str
-    info: MetricInfo | None
-
-    @property
-    def lower_is_better(self) -> bool | None:
-        return None if self.info is None else self.info.lower_is_better
-
-    @property
-    def task_title(self) -> str:
-        """The task, and what sets this column apart; a `--sample-data` column always says
-        so, even when it is the task's only column."""
-        label = self.variant_label
-        if self.variant.sample_data and SAMPLE_LABEL not in label:
-            label = f"{SAMPLE_LABEL}; {label}" if label else SAMPLE_LABEL
-        return f"{self.variant.task} [{label}]" if label else self.variant.task
-
-    @property
-    def arrow(self) -> str:
-        return {True: "↓", False: "↑", None: ""}[self.lower_is_better]
-
-
-@dataclass(frozen=True)
-class Cell:
-    value: float
-    ci: tuple[float, float] | None = None
-    n: int | None = None
-
-
-@dataclass
-class Row:
-    kind: str  # "run", "reported" or "ceiling"
-    label: str
-    cells: dict[str, Cell]
-    run: RunRow | None = None
-    reference: Reference | None = None
-
-
-@dataclass(frozen=True)
-class Ranking:
-    order: list[int]  # row indices, best first; rows without a value come last
-    groups: dict[int, RankGroup]  # run rows with a value
-
-
-@dataclass
-class Leaderboard:
-    columns: list[Column]  # the overview's columns (selected metrics)
-    all_columns: list[Column]  # every metric of every variant (per-task views)
-    rows: list[Row]
-    sort_key: str
-    rankings: dict[str, Ranking]
-    notes: list[str]
-    run_rows: list[RunRow]
-    references: list[Reference]
-    options: LeaderboardOptions
-    results_files: list[Path] = field(default_factory=list)
-    #: papers whose figures are not entered yet (from the reference files' `missing`)
-    missing_references: list[str] = field(default_factory=list)
-
-    def column(self, key: str) -> Column:
-        return next(c for c in self.all_columns if c.key == key)
-
-    def ordered_rows(self, key: str | None = None) -> list[tuple[Row, RankGroup | None]]:
-        ranking = self.rankings[key or self.sort_key]
-        return [(self.rows[i], ranking.groups.get(i)) for i in ranking.order]
-
-    def variants(self) -> list[TaskVariant]:
-        return list(dict.fromkeys(c.variant for c in self.all_columns))
-
-    def task_results(self, variant: TaskVariant) -> list[tuple[Row, TaskResult]]:
-        return [
-            (row, row.run.tasks[variant])
-            for row in self.rows
-            if row.run is not None and variant in row.run.tasks
-        ]
-
-
-def _model_name(run: RunRow) -> str:
-    args = run.model_args
-    if args.get("gguf_file"):
-        name = Path(args["gguf_file"]).stem
-    else:
-        name = Path(str(args.get("pretrained") or args.get("model") or "").rstrip("/")).name
-    return f"{run.model} · {name}" if name else run.model
-
-
-def _name_the_mode_where_it_tells_rows_apart(group: Sequence[RunRow]) -> None:
-    labels = [r.label for r in group]
-    for run, label in zip(group, labels, strict=True):
-        modes = {r.prompt_mode for r, other in zip(group, labels, strict=True) if other == label}
-        if len(modes) > 1:
-            run.label += f" [{run.prompt_mode or 'mode not recorded'}]"
-
-
-def label_runs(runs: Sequence[RunRow]) -> None:
-    """Give each row a readable, unique label: the model, plus the args that set it apart."""
-    by_base: dict[str, list[RunRow]] = {}
-    for run in runs:
-        by_base.setdefault(_model_name(run), []).append(run)
-    for base, group in by_base.items():
-        keys = sorted({k for r in group for k in r.model_args if k not in _NAME_ARGS})
-        differing = [k for k in keys if len({r.model_args.get(k) for r in group}) > 1]
-        for run in group:
-            extra = ", ".join(f"{k}={run.model_args.get(k, 'default')}" for k in differing)
-            run.label = f"{base} ({extra})" if extra else base
-        _name_the_mode_where_it_tells_rows_apart(group)
-        labels = [r.label for r in group]
-        for run in group:
-            if labels.count(run.label) > 1:
-                run.label += f" #{(run.fingerprint or '')[:8] or group.index(run) + 1}"
 
 
 def _select_variants(runs: Sequence[RunRow], patterns: tuple[str, ...] | None) -> list[TaskVariant]:
@@ -356,13 +222,13 @@ def _without_sample_runs(
     """The results to show, and how many `--sample-data` runs were left out."""
     if include:
         return sources, 0
-    kept = [s for s in sources if not is_sample_run(s.payload)]
+    kept = [s for s in sources if not s.result.sample_data]
     return kept, len(sources) - len(kept)
 
 
 def _sample_data_notes(shown: Sequence[ResultsFile], left_out: int) -> list[str]:
     notes = []
-    smoke = sum(1 for s in shown if is_sample_run(s.payload))
+    smoke = sum(1 for s in shown if s.result.sample_data)
     if smoke:
         notes.append(
             f"{smoke} run(s) scored only the few bundled --sample-data items (smoke runs, not "
@@ -371,6 +237,37 @@ def _sample_data_notes(shown: Sequence[ResultsFile], left_out: int) -> list[str]
         )
     if left_out:
         notes.append(f"{left_out} --sample-data run(s) left out (--no-sample-data)")
+    return notes
+
+
+def _variant_notes(variants: Sequence[TaskVariant]) -> list[str]:
+    """A note for each task whose results come in several variants."""
+    notes = []
+    for task in dict.fromkeys(v.task for v in variants):
+        mine = [v for v in variants if v.task == task]
+        if len(mine) > 1:
+            labels = variant_labels(mine)
+            notes.append(
+                f"{task}: results differ in {len(mine)} variants ("
+                + "; ".join(f"[{labels[v]}]" for v in mine)
+                + "), shown in separate columns"
+            )
+    return notes
+
+
+def _coverage_notes(
+    columns: Sequence[Column], rows: Sequence[Row], rankings: dict[str, Ranking]
+) -> list[str]:
+    """A note for each shown column whose ranked rows cover different numbers of items."""
+    notes = []
+    for column in columns:
+        n_values = {rows[i].cells[column.key].n for i in rankings[column.key].groups}
+        if len(n_values) > 1:
+            notes.append(
+                f"{column.task_title} {column.metric}: rows cover different numbers of items "
+                f"({', '.join(str(n) for n in sorted(n_values, key=lambda x: x or 0))}); "
+                "rank groups compare the shared items"
+            )
     return notes
 
 
@@ -405,15 +302,7 @@ def build_leaderboard(
     variants = _select_variants(runs, options.tasks)
     all_columns = _columns(runs, variants, catalogue)
     columns = _overview(all_columns, options.metrics)
-    for task in dict.fromkeys(v.task for v in variants):
-        mine = [v for v in variants if v.task == task]
-        if len(mine) > 1:
-            labels = variant_labels(mine)
-            notes.append(
-                f"{task}: results differ in {len(mine)} variants ("
-                + "; ".join(f"[{labels[v]}]" for v in mine)
-                + "), shown in separate columns"
-            )
+    notes += _variant_notes(variants)
     rows = [Row("run", r.label, _run_cells(r, all_columns), run=r) for r in runs]
     if options.show_ceiling:
         ceiling = _ceiling_row(runs, all_columns, notes)
@@ -424,14 +313,7 @@ def build_leaderboard(
     rows += reference_rows
     sort_key = _sort_key(columns, options.sort)
     rankings = {c.key: _rank(rows, c, options) for c in all_columns}
-    for column in columns:
-        n_values = {rows[i].cells[column.key].n for i in rankings[column.key].groups}
-        if len(n_values) > 1:
-            notes.append(
-                f"{column.task_title} {column.metric}: rows cover different numbers of items "
-                f"({', '.join(str(n) for n in sorted(n_values, key=lambda x: x or 0))}); "
-                "rank groups compare the shared items"
-            )
+    notes += _coverage_notes(columns, rows, rankings)
     used = list(dict.fromkeys(r.reference for r in rows if r.reference is not None))
     return Leaderboard(
         columns=columns,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..sample_record import SampleRecord
 from .errors import ResultsFileError
 from .sources import ResultsFile, load_samples
 from .variants import TaskVariant, variant_from_results
@@ -28,7 +29,7 @@ class TaskResult:
     params: dict[str, float]  # fitted on the calibration split: temperature, dirichlet_c, ...
     ceiling: dict[str, float]
     notes: list[str]
-    samples: list[dict[str, Any]] | None = field(repr=False)
+    samples: list[SampleRecord] | None = field(repr=False)
     results_files: tuple[Path, ...]
     samples_files: tuple[Path, ...]
     seed: int
@@ -40,7 +41,7 @@ class TaskResult:
 
     @property
     def doc_ids(self) -> list[str] | None:
-        return None if self.samples is None else [r["doc_id"] for r in self.samples]
+        return None if self.samples is None else [r.doc_id for r in self.samples]
 
 
 def _is_number(value: Any) -> bool:
@@ -80,7 +81,7 @@ def task_result(
     source: ResultsFile, task: str, known_metrics: Collection[str], *, with_samples: bool = True
 ) -> TaskResult:
     """The `TaskResult` of `task` in one results file (samples read when present)."""
-    metrics = source.payload["results"][task]
+    metrics = source.result.outcome(task).metrics
     keys = metric_keys(metrics, known_metrics)
     intervals: dict[str, tuple[float, float]] = {}
     for key in keys:
@@ -108,7 +109,7 @@ def task_result(
     n = metrics.get("n")
     config = source.config
     return TaskResult(
-        variant=variant_from_results(source.payload, task, source.path),
+        variant=variant_from_results(source.result, task),
         values={key: float(metrics[key]) for key in keys},
         intervals=intervals,
         n=int(n) if _is_number(n) else (len(samples) if samples is not None else None),

@@ -11,10 +11,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .errors import ResultsFileError
+from ..run_result import RunResult
 
 #: how a column of `--sample-data` results is labelled, whatever else sets it apart
 SAMPLE_LABEL = "sample data"
@@ -61,41 +60,20 @@ class TaskVariant:
         }
 
 
-def variant_from_results(payload: dict[str, Any], task: str, path: Path) -> TaskVariant:
-    """The variant of `task` in one results payload (see `sources.load_results_file`)."""
-    info = payload["versions"]["tasks"][task]
-    if not isinstance(info, dict) or "version" not in info:
-        raise ResultsFileError(path, None, f"versions.tasks[{task!r}] has no version")
-    templates = info.get("templates") or {}
-    options = info.get("options") or {}
-    files = payload["data"].get(task) or []
-    if (
-        not isinstance(templates, dict)
-        or not isinstance(options, dict)
-        or not isinstance(files, list)
-    ):
-        raise ResultsFileError(path, None, f"malformed version or data entry for task {task!r}")
-    data = []
-    for entry in files:
-        if not isinstance(entry, dict) or "sha256" not in entry:
-            raise ResultsFileError(path, None, f"data[{task!r}] entry without sha256")
-        data.append((str(entry.get("split", "")), str(entry["sha256"])))
-    config = payload["config"]
+def variant_from_results(result: RunResult, task: str) -> TaskVariant:
+    """The variant of `task` in one run's results."""
+    outcome = result.outcome(task)
+    config = result.config
     return TaskVariant(
         task=task,
-        version=str(info["version"]),
+        version=outcome.version,
         split=str(config.get("split", "")),
         num_fewshot=int(config.get("num_fewshot") or 0),
-        templates=tuple(sorted((str(k), str(v)) for k, v in templates.items())),
-        options=tuple(sorted((str(k), str(v)) for k, v in options.items())),
-        data=tuple(sorted(data)),
-        sample_data=is_sample_run(payload),
+        templates=tuple(sorted(outcome.templates.items())),
+        options=tuple(sorted(outcome.options.items())),
+        data=tuple(sorted((f.split, f.sha256) for f in outcome.data_files)),
+        sample_data=result.sample_data,
     )
-
-
-def is_sample_run(payload: dict[str, Any]) -> bool:
-    """Whether a results payload comes from a `--sample-data` run (recorded in its config)."""
-    return bool(payload["config"].get("sample_data"))
 
 
 def variant_labels(variants: Sequence[TaskVariant]) -> dict[TaskVariant, str]:

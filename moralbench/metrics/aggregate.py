@@ -18,7 +18,14 @@ from .calibration import (
 )
 from .catalogue import METRICS
 from .ceiling import CEILING_METRICS, human_ceiling
-from .classification import _bin_index, _ece_rows, _f1_macro_rows
+from .classification import (
+    BlockBinKeys,
+    _bin_index,
+    _ece_keyed,
+    _ece_rows,
+    _f1_macro_counts,
+    _f1_macro_rows,
+)
 from .distribution import (
     EPS,
     WELFARE_KEYS,
@@ -173,17 +180,20 @@ def compute_metrics(
     mean_columns: list[FloatArray] = []
     row_keys: list[str] = []
     row_stats: list[Callable[[NDArray[np.int64]], FloatArray]] = []
+    count_keys: list[str] = []
+    count_stats: list[Callable[[FloatArray], FloatArray]] = []
+    bins = _bin_index(conf, 10)
+    bin_keys = BlockBinKeys(bins, 10)
     for key in keys:
         if key == "f1_macro":
             values[key] = float(_f1_macro_rows(pred[None, :], t[None, :], k)[0])
-            row_keys.append(key)
-            row_stats.append(lambda idx: _f1_macro_rows(pred[idx], t[idx], k))
+            count_keys.append(key)
+            count_stats.append(lambda counts: _f1_macro_counts(counts, pred, t, k))
         elif key in ("ece", "ece_soft"):
-            bins = _bin_index(conf, 10)
             gap = conf - (correct if key == "ece" else y[rows, pred])
             values[key] = float(_ece_rows(bins[None, :], gap[None, :], 10)[0])
             row_keys.append(key)
-            row_stats.append(lambda idx, b=bins, g=gap: _ece_rows(b[idx], g[idx], 10))
+            row_stats.append(lambda idx, g=gap: _ece_keyed(bin_keys(idx), g[idx], 10))
         else:
             per_item = _per_item(key, p, y, t, correct, n_votes, temperature, concentration)
             values[key] = float(per_item.mean())
@@ -194,13 +204,14 @@ def compute_metrics(
             n_items,
             means=np.stack(mean_columns, axis=1) if mean_columns else None,
             statistics_rows=row_stats,
+            statistics_counts=count_stats,
             seed=seed,
             n_resamples=n_bootstrap,
         )
         if keys
         else []
     )
-    ci = dict(zip(mean_keys + row_keys, intervals, strict=True))
+    ci = dict(zip(mean_keys + row_keys + count_keys, intervals, strict=True))
     for key in keys:
         result[key] = values[key]
         result[f"{key}_ci"] = list(ci[key])

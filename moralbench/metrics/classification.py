@@ -21,6 +21,22 @@ def _f1_macro_rows(pred: NDArray[np.int64], target: NDArray[np.int64], k: int) -
     b, n = pred.shape
     keys = (np.arange(b)[:, None] * (k * k) + target * k + pred).ravel()
     cm = np.bincount(keys, minlength=b * k * k).reshape(b, k, k)  # [row, true, pred]
+    return _f1_macro_confusion(cm)
+
+
+def _f1_macro_counts(
+    counts: FloatArray, pred: NDArray[np.int64], target: NDArray[np.int64], k: int
+) -> FloatArray:
+    """:func:`_f1_macro_rows` of resamples given as item counts ``(B, n)`` (how often each
+    resample drew each item): the confusion matrices are ``counts @ one_hot(true, pred)``,
+    whole numbers in float64, so the F1 values are the same to the last bit."""
+    cells = np.zeros((pred.size, k * k))
+    cells[np.arange(pred.size), target * k + pred] = 1.0
+    return _f1_macro_confusion((counts @ cells).reshape(-1, k, k))
+
+
+def _f1_macro_confusion(cm: NDArray[np.int64] | FloatArray) -> FloatArray:
+    """Macro-F1 of confusion matrices ``(B, K, K)`` indexed [row, true, pred]."""
     tp = np.diagonal(cm, axis1=1, axis2=2).astype(np.float64)
     fp = cm.sum(axis=1) - tp
     fn = cm.sum(axis=2) - tp
@@ -60,10 +76,36 @@ def _bin_index(confidence: FloatArray, n_bins: int) -> NDArray[np.int64]:
 
 def _ece_rows(bins: NDArray[np.int64], gap: FloatArray, n_bins: int) -> FloatArray:
     """ECE per row: ``sum_b (n_b / n) |mean_b(conf - value)|`` = ``sum_b |sum_b gap| / n``."""
-    b, n = bins.shape
-    keys = (np.arange(b)[:, None] * n_bins + bins).ravel()
+    return _ece_keyed(_bin_keys(bins, n_bins), gap, n_bins)
+
+
+def _bin_keys(bins: NDArray[np.int64], n_bins: int) -> NDArray[np.int64]:
+    """``row * n_bins + bin`` of each entry of ``bins`` ``(B, n)``, flattened."""
+    return (np.arange(bins.shape[0])[:, None] * n_bins + bins).ravel()
+
+
+def _ece_keyed(keys: NDArray[np.int64], gap: FloatArray, n_bins: int) -> FloatArray:
+    """:func:`_ece_rows` from the bins' :func:`_bin_keys` (shared by ECE and soft ECE)."""
+    b, n = gap.shape
     sums = np.bincount(keys, weights=gap.ravel(), minlength=b * n_bins).reshape(b, n_bins)
     return np.abs(sums).sum(axis=1) / n
+
+
+class BlockBinKeys:
+    """:func:`_bin_keys` of ``bins[idx]`` for the latest resample block ``idx``, computed once
+    for the statistics that bin the same confidences (ECE and soft ECE)."""
+
+    def __init__(self, bins: NDArray[np.int64], n_bins: int) -> None:
+        self.bins = bins
+        self.n_bins = n_bins
+        self._block: NDArray[np.int64] | None = None
+        self._keys: NDArray[np.int64] | None = None
+
+    def __call__(self, idx: NDArray[np.int64]) -> NDArray[np.int64]:
+        if self._block is not idx or self._keys is None:
+            self._keys = _bin_keys(self.bins[idx], self.n_bins)
+            self._block = idx
+        return self._keys
 
 
 def _check_conf(confidence: ArrayLike) -> FloatArray:

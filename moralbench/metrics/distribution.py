@@ -293,7 +293,8 @@ def item_metrics(
     k = pp.shape[1]
     if not 0 <= int(target) < k:
         raise ValueError(f"target {target} is not a choice index in [0, {k})")
-    y = one_hot([int(target)], k) if counts is None else human_distribution(_as_2d(counts, "c"))
+    n = None if counts is None else _check_counts(_as_2d(counts, "c"))
+    y = one_hot([int(target)], k) if n is None else n / n.sum(axis=1, keepdims=True)
     if y.shape != pp.shape:
         raise ValueError(f"counts has {y.shape[1]} entries, p has {k}")
     out = {
@@ -303,8 +304,7 @@ def item_metrics(
         "js_divergence": float(_js(pp, y)[0]),
         "clipped": float(clipped),
     }
-    if counts is not None:
-        n = _check_counts(counts, pp.shape)
+    if n is not None:  # validated above, its shape that of p
         for key, a in WELFARE_KEYS.items():
             out[key] = float(_welfare(pp, n, a)[0])
     return out

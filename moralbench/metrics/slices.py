@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .aggregate import _per_item, compute_metrics
-from .bootstrap import iter_resamples
+from .bootstrap import iter_resamples, resample_counts
 from .ceiling import fit_dirichlet_prior
 from .distribution import _as_2d, _check_counts, normalise, one_hot
 
@@ -159,21 +159,53 @@ def slice_gap(
         raise ValueError("values and both masks must be 1-D arrays of the same length")
     if not a.any() or not b.any():
         raise ValueError("both slices need at least one item")
-    gap = float(v[a].mean() - v[b].mean())
-    diffs: list[FloatArray] = []
-    for block in iter_resamples(v.size, seed=seed, n_resamples=n_resamples):
-        rows, n = block.shape
-        keys = (np.arange(rows)[:, None] * n + block).ravel()
-        weights = np.bincount(keys, minlength=rows * n).reshape(rows, n).astype(np.float64)
-        wa, wb = weights[:, a], weights[:, b]
-        na, nb = wa.sum(axis=1), wb.sum(axis=1)
-        ok = (na > 0) & (nb > 0)
-        diffs.append((wa[ok] @ v[a]) / na[ok] - (wb[ok] @ v[b]) / nb[ok])
-    used = np.concatenate(diffs)
-    if used.size < max(1, n_resamples // 2):
-        return gap, None, int(used.size)
-    lo, hi = np.quantile(used, [alpha / 2, 1 - alpha / 2])
-    return gap, (float(lo), float(hi)), int(used.size)
+    return _slice_gaps([v], [(a, b)], seed=seed, n_resamples=n_resamples, alpha=alpha)[0][0]
+
+
+def _slice_gaps(
+    columns: Sequence[FloatArray],
+    pairs: Sequence[tuple[BoolArray, BoolArray]],
+    *,
+    seed: int,
+    n_resamples: int,
+    alpha: float = 0.05,
+) -> list[list[tuple[float, tuple[float, float] | None, int]]]:
+    """:func:`slice_gap` of every column for every (first, second) pair, ``[pair][column]``.
+
+    One pass over the resamples serves them all: the resamples are the same for every metric
+    and pair (same seed, same items), and drawing them and counting the draws per item is
+    what costs. Each difference is computed exactly as :func:`slice_gap` computes it alone.
+    """
+    diffs: list[list[list[FloatArray]]] = [[[] for _ in columns] for _ in pairs]
+    n_items = columns[0].size
+    positions = [(np.flatnonzero(a), np.flatnonzero(b)) for a, b in pairs]
+    for block in iter_resamples(n_items, seed=seed, n_resamples=n_resamples):
+        weights = resample_counts(block)
+        for (in_a, in_b), per_column, (a, b) in zip(positions, diffs, pairs, strict=True):
+            # `take` gives the slice's columns in C order: the layout whose products round
+            # exactly as they always have (a masked view is in Fortran order and does not)
+            wa, wb = np.take(weights, in_a, axis=1), np.take(weights, in_b, axis=1)
+            na, nb = wa.sum(axis=1), wb.sum(axis=1)
+            ok = (na > 0) & (nb > 0)
+            if ok.all():
+                wa_ok, wb_ok, na_ok, nb_ok = wa, wb, na, nb
+            else:
+                wa_ok, wb_ok, na_ok, nb_ok = wa[ok], wb[ok], na[ok], nb[ok]
+            for v, out in zip(columns, per_column, strict=True):
+                out.append((wa_ok @ v[a]) / na_ok - (wb_ok @ v[b]) / nb_ok)
+    results = []
+    for (a, b), per_column in zip(pairs, diffs, strict=True):
+        row: list[tuple[float, tuple[float, float] | None, int]] = []
+        for v, parts in zip(columns, per_column, strict=True):
+            gap = float(v[a].mean() - v[b].mean())
+            used = np.concatenate(parts)
+            if used.size < max(1, n_resamples // 2):
+                row.append((gap, None, int(used.size)))
+                continue
+            lo, hi = np.quantile(used, [alpha / 2, 1 - alpha / 2])
+            row.append((gap, (float(lo), float(hi)), int(used.size)))
+        results.append(row)
+    return results
 
 
 def _one_slice(
@@ -275,6 +307,7 @@ def slice_metrics(
     y = one_hot(t, k) if n_votes is None else n_votes / n_votes.sum(axis=1, keepdims=True)
     correct = (np.argmax(p, axis=1) == t).astype(np.float64)
     out_gaps: dict[str, object] = {}
+    measured: list[tuple[str, BoolArray, BoolArray]] = []  # the gaps that get values
     for first, second in gaps:
         if first not in masks or second not in masks:
             continue
@@ -282,17 +315,24 @@ def slice_metrics(
         if not masks[first].any() or not masks[second].any():
             out_gaps[name] = {"notes": [f"no gap: the {first} or {second} slice is empty"]}
             continue
+        out_gaps[name] = {}  # filled below, in this order
+        measured.append((name, masks[first], masks[second]))
+    gap_keys = [key for key in keys if key in GAP_METRICS]
+    columns = [
+        _per_item(
+            key, p, y, t, correct, n_votes, fitted.get("temperature"), fitted.get("dirichlet_c")
+        )
+        for key in gap_keys
+    ]
+    found = (
+        _slice_gaps(columns, [(a, b) for _, a, b in measured], seed=seed, n_resamples=n_bootstrap)
+        if columns and measured
+        else [[] for _ in measured]
+    )
+    for (name, a, b), per_key in zip(measured, found, strict=True):
+        smallest = int(min(a.sum(), b.sum()))
         entry: dict[str, object] = {}
-        smallest = int(min(masks[first].sum(), masks[second].sum()))
-        for key in keys:
-            if key not in GAP_METRICS:
-                continue
-            per_item = _per_item(
-                key, p, y, t, correct, n_votes, fitted.get("temperature"), fitted.get("dirichlet_c")
-            )
-            gap, ci, used = slice_gap(
-                per_item, masks[first], masks[second], seed=seed, n_resamples=n_bootstrap
-            )
+        for key, (gap, ci, used) in zip(gap_keys, per_key, strict=True):
             entry[key] = gap
             entry[f"{key}_ci"] = list(ci) if ci is not None and smallest >= min_items else None
             entry["resamples"] = used

@@ -19,6 +19,7 @@ def moralbench_register_models() -> list[BackendSpec]:
             description="local sequence classifier: task labels mapped to the model's labels; "
             "softmax or Dirichlet head",
             requires=REQUIRES,
+            request_types=("choice",),
         ),
         BackendSpec(
             name="hf-reward",
@@ -27,5 +28,6 @@ def moralbench_register_models() -> list[BackendSpec]:
             description="local reward model: each choice scored as the answer; softmax of "
             "rewards (scale fitted on the calibration split)",
             requires=REQUIRES,
+            request_types=("choice",),
         ),
     ]

@@ -14,9 +14,25 @@ from pathlib import Path
 
 from moralbench.backend import BackendOptions
 from moralbench.errors import OptionError
+from moralbench.run_options import reject_unknown
 
 from .threads import parse_threads
 
+KNOWN_ARGS = {
+    "pretrained",
+    "dtype",
+    "revision",
+    "trust_remote_code",
+    "gguf_file",
+    "peft",
+    "chat_template",
+    "prefill",
+    "max_length",
+    "device_map",
+    "max_batch_tokens",
+    "download",
+    "threads",
+}
 DTYPE_NAMES = ("auto", "float32", "float16", "bfloat16")
 FLAG_VALUES = ("1", "true", "yes", "on", "0", "false", "no", "off")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -84,6 +100,7 @@ def _check_device(device: str | None) -> None:
 
 def check_hf_args(args: Mapping[str, str], options: BackendOptions) -> None:
     """Raise `OptionError` for the first invalid hf model arg or device."""
+    reject_unknown(args, KNOWN_ARGS, "hf backend has no model arg(s)")
     dtype = args.get("dtype") or "auto"
     if dtype not in DTYPE_NAMES:
         raise OptionError(f"model arg dtype={dtype}: expected one of {', '.join(DTYPE_NAMES)}")

@@ -37,7 +37,6 @@ from moralbench.requests import (
     GenerateResponse,
     Request,
 )
-from moralbench.run_options import reject_unknown
 
 from .arg_checks import check_hf_args
 from .batch_size import START_ROWS, batching_mode, find_max_rows
@@ -62,21 +61,6 @@ from .threads import apply_threads
 #: bumped whenever the text a request turns into changes, so old cached answers are not reused
 PROMPT_PROTOCOL = 2
 
-KNOWN_ARGS = {
-    "pretrained",
-    "dtype",
-    "revision",
-    "trust_remote_code",
-    "gguf_file",
-    "peft",
-    "chat_template",
-    "prefill",
-    "max_length",
-    "device_map",
-    "max_batch_tokens",
-    "download",
-    "threads",
-}
 CPU_TOKEN_BUDGET = 8192
 CPU_MAX_ROWS = 16
 
@@ -87,7 +71,6 @@ class HFBackend(Backend):
     before_batch: BatchHook | None = None
 
     def __init__(self, args: Mapping[str, str], options: BackendOptions) -> None:
-        reject_unknown(args, KNOWN_ARGS, "hf backend has no model arg(s)")
         check_hf_args(args, options)
         self.args = dict(args)
         self.options = options

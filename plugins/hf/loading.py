@@ -21,6 +21,7 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from moralbench.data_files import sha256_file
+from moralbench.errors import OptionError
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -48,7 +49,7 @@ def resolve_dtype(name: str, device: str) -> torch.dtype:
             return torch.float16
         return torch.float32
     if name not in DTYPES:
-        raise ValueError(f"dtype must be auto or one of {', '.join(DTYPES)}, got {name!r}")
+        raise OptionError(f"dtype must be auto or one of {', '.join(DTYPES)}, got {name!r}")
     return DTYPES[name]
 
 
@@ -65,7 +66,7 @@ def resolve_pretrained(pretrained: str) -> str:
     name = pretrained.removeprefix("package:")
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"no installed package {name!r} (from pretrained={pretrained})")
+        raise OptionError(f"no installed package {name!r} (from pretrained={pretrained})")
     return str(list(spec.submodule_search_locations)[0])
 
 
@@ -140,7 +141,7 @@ def _source(
     folder = Path(pretrained)
     gguf_path = folder / gguf_file
     if not gguf_path.is_file():
-        raise FileNotFoundError(f"GGUF file not found: {gguf_path}")
+        raise OptionError(f"model arg gguf_file={gguf_file}: not found in {folder}")
     converted = gguf_cache_dir(gguf_path)
     if not converted.exists() and not convert:
         return folder, {"gguf_file": gguf_file, "local_files_only": True}, facts

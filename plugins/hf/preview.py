@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from moralbench.backend import BackendOptions
-from moralbench.run_options import reject_unknown
 
 from .arg_checks import check_hf_args
 from .loading import load_tokenizer
@@ -15,9 +14,6 @@ from .prompting import HFPrompter
 
 
 def hf_prompt_preview(args: Mapping[str, str], options: BackendOptions) -> HFPrompter:
-    from .backend import KNOWN_ARGS
-
-    reject_unknown(args, KNOWN_ARGS, "hf backend has no model arg(s)")
     check_hf_args(args, options)
     tokenizer = load_tokenizer(
         args["pretrained"],

@@ -3,8 +3,9 @@
 Model args: model=NAME, base_url=URL (default https://api.openai.com/v1), api=chat|completions,
 api_key_env=VAR (default OPENAI_API_KEY), num_concurrent=8, max_retries=5, timeout=60,
 estimator=auto|exact|top_logprobs|sampled, n_samples=20, temperature=1.0 (sampled only),
-seed= (default: the run seed), top_logprobs=20, alpha=1.0 (sampled smoothing),
-prefill=false|true (chat only), backoff=1.0, max_backoff=60, sample_max_tokens=16.
+seed= (default: the run seed), top_logprobs=20, max_top_logprobs=1000,
+alpha=1.0 (sampled smoothing), prefill=false|true (chat only), backoff=1.0, max_backoff=60,
+sample_max_tokens=16.
 See docs/openai-backend.md.
 """
 
@@ -55,6 +56,10 @@ from .sampled import smoothed_logprobs
 from .settings import parse_settings
 from .top_logprobs import AmbiguousChoices, choice_logprobs_from_top
 
+#: the first answer token's (token, log-prob) list, and whether min_tokens=1 was needed
+TopList = tuple[list[tuple[str, float]], bool]
+#: a server's answer to a longer top-logprobs list than it allows (OpenAI, vLLM: 400)
+REFUSED_STATUSES = (400, 422)
 #: bumped whenever the prompt a request turns into changes, so old cached answers are not reused
 PROMPT_PROTOCOL = 2
 
@@ -68,6 +73,8 @@ class OpenAIBackend(Backend):
         self.client = ApiClient(self.settings, credentials)
         self.loop = LoopThread()
         self.probe_notes: dict[str, str] = {}
+        #: why the server would not list `max_top_logprobs` tokens (None: not refused yet)
+        self.widening_refused: str | None = None
         try:
             self.estimator = self._choose_estimator()
         except BaseException:
@@ -99,6 +106,7 @@ class OpenAIBackend(Backend):
         facts["prompt_mode"] = self.prompt_mode().as_dict()
         if self.estimator == "top_logprobs":
             facts["top_logprobs"] = s.top_logprobs
+            facts["max_top_logprobs"] = s.max_top_logprobs
         if self.estimator == "sampled":
             facts.update(
                 n_samples=s.n_samples,
@@ -130,6 +138,8 @@ class OpenAIBackend(Backend):
         }
         if self.probe_notes:
             facts["estimator_probe"] = dict(self.probe_notes)
+        if self.widening_refused:
+            facts["max_top_logprobs_refused"] = self.widening_refused
         return facts
 
     # -- prompts (moralbench.chat_protocol, through .preview) ---------------------------
@@ -198,18 +208,46 @@ class OpenAIBackend(Backend):
     async def _score_top_logprobs(
         self, request: ChoiceRequest
     ) -> tuple[tuple[float, ...], dict[str, Any]]:
+        spellings = self.spellings(request)
+        listed, retried = await self._first_token_list(request, self.settings.top_logprobs)
+        logprobs, details = choice_logprobs_from_top(spellings, listed)
+        if details["floored"] and self._may_widen():
+            wider = await self._wider_list(request)
+            if wider is not None:
+                listed, retried_wider = wider
+                retried = retried or retried_wider
+                logprobs, details = choice_logprobs_from_top(spellings, listed)
+                details["widened_to"] = self.settings.max_top_logprobs
+        if retried:
+            details["min_tokens_retry"] = True
+        return logprobs, details
+
+    def _may_widen(self) -> bool:
+        s = self.settings
+        return s.max_top_logprobs > s.top_logprobs and self.widening_refused is None
+
+    async def _wider_list(self, request: ChoiceRequest) -> TopList | None:
+        """A choice was missing from the top-k list, so its probability could only be
+        bounded: ask once more for `max_top_logprobs` tokens. A server that refuses so long a
+        list (OpenAI allows 20) is not asked again, and the bound stands."""
+        try:
+            return await self._first_token_list(request, self.settings.max_top_logprobs)
+        except ApiError as exc:
+            if exc.status not in REFUSED_STATUSES:
+                raise
+            self.widening_refused = str(exc)
+            return None
+
+    async def _first_token_list(self, request: ChoiceRequest, k: int) -> TopList:
+        """The first answer token's top-k (token, log-prob) list, and whether the server had
+        to be asked again with `min_tokens=1`."""
         api = self.settings.api
-        payload = top_logprobs_payload(self._base_payload(request), api, self.settings.top_logprobs)
+        payload = top_logprobs_payload(self._base_payload(request), api, k)
         data = await self.client.post(endpoint(api), payload)
         retried = ended_at_once(data, api)
         if retried:
             data = await self._post_at_least_one_token(api, payload)
-        logprobs, details = choice_logprobs_from_top(
-            self.spellings(request), first_token_top_logprobs(data, api)
-        )
-        if retried:
-            details["min_tokens_retry"] = True
-        return logprobs, details
+        return list(first_token_top_logprobs(data, api)), retried
 
     async def _post_at_least_one_token(self, api: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Ask again with `min_tokens=1` (vLLM, llama-cpp-python): the server then lists the

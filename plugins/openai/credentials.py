@@ -28,10 +28,6 @@ class Credentials:
             {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True
         )
 
-    @property
-    def has_key(self) -> bool:
-        return bool(self._api_key)
-
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 

@@ -31,6 +31,7 @@ KNOWN_ARGS = frozenset(
         "temperature",
         "seed",
         "top_logprobs",
+        "max_top_logprobs",
         "alpha",
         "chat_answer_prefix",
         "prefill",
@@ -56,6 +57,8 @@ class ApiSettings:
     temperature: float = 1.0
     seed: int = 0
     top_logprobs: int = 20
+    #: when a choice is missing from the first list, the longer list asked for once (0: never)
+    max_top_logprobs: int = 1000
     alpha: float = 1.0
     prefill: bool = False
     backoff: float = 1.0
@@ -144,6 +147,7 @@ def parse_settings(args: Mapping[str, str], run_seed: int = 0) -> ApiSettings:
         temperature=_float(args, "temperature", 1.0, 0.0),
         seed=_int(args, "seed", run_seed, 0),
         top_logprobs=_int(args, "top_logprobs", 20, 1),
+        max_top_logprobs=_int(args, "max_top_logprobs", 1000, 0),
         alpha=alpha,
         prefill=_prefill(args, api),
         backoff=backoff,

@@ -1,0 +1,141 @@
+"""The harness's fast paths give exactly what the plain computations give, to the last bit.
+
+`benchmarks/harness_cost.py` measures these paths; this file pins that they change nothing:
+the resample draws, the shared resample counts behind means and macro-F1, the one-pass slice
+gaps, the compiled-template cache, and a whole run (cold, cached and without cache) with the
+instant backend on Scruples-shaped data.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import mb_instant_backend
+import numpy as np
+import pytest
+
+from moralbench import evaluate
+from moralbench.item_limits import bound_document
+from moralbench.metrics import compute_metrics, iter_resamples, normalise, slice_gap
+from moralbench.metrics.bootstrap import bootstrap_ci_rows
+from moralbench.metrics.classification import _bin_index, _ece_rows, _f1_macro_rows
+from moralbench.metrics.slices import _slice_gaps
+from moralbench.prompts import PromptTemplate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import harness_cost  # noqa: E402
+
+
+@pytest.mark.parametrize("n_items", [1, 2, 7, 1000, 4099])
+def test_resample_draws_are_the_64_bit_draws(n_items: int) -> None:
+    rng = np.random.default_rng(3)
+    rows = max(1, (1 << 22) // n_items)
+    expected = [
+        rng.integers(0, n_items, size=(min(rows, 50 - done), n_items))
+        for done in range(0, 50, rows)
+    ]
+    got = list(iter_resamples(n_items, seed=3, n_resamples=50))
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a, b)
+
+
+def _plain_gap(values, first, second, seed, n_resamples):  # type: ignore[no-untyped-def]
+    """slice_gap as it was written before the shared pass: one pass per metric and pair."""
+    diffs = []
+    for block in iter_resamples(values.size, seed=seed, n_resamples=n_resamples):
+        rows, n = block.shape
+        keys = (np.arange(rows)[:, None] * n + block.astype(np.int64)).ravel()
+        weights = np.bincount(keys, minlength=rows * n).reshape(rows, n).astype(np.float64)
+        wa, wb = weights[:, first], weights[:, second]
+        na, nb = wa.sum(axis=1), wb.sum(axis=1)
+        ok = (na > 0) & (nb > 0)
+        diffs.append((wa[ok] @ values[first]) / na[ok] - (wb[ok] @ values[second]) / nb[ok])
+    used = np.concatenate(diffs)
+    lo, hi = np.quantile(used, [0.025, 0.975])
+    return float(values[first].mean() - values[second].mean()), (float(lo), float(hi)), used.size
+
+
+def test_one_pass_slice_gaps_equal_one_pass_per_metric_and_pair() -> None:
+    rng = np.random.default_rng(8)
+    n = 3000
+    columns = [rng.random(n), rng.normal(size=n), rng.integers(0, 2, n).astype(float)]
+    first = rng.random(n) < 0.4
+    flag = rng.random(n) < 0.02  # small: some resamples draw none of it
+    pairs = [(first, ~first), (flag, ~flag)]
+    found = _slice_gaps(columns, pairs, seed=4, n_resamples=300)
+    for (a, b), per_column in zip(pairs, found, strict=True):
+        for values, got in zip(columns, per_column, strict=True):
+            assert got == _plain_gap(values, a, b, 4, 300)
+    assert slice_gap(columns[1], flag, ~flag, seed=4, n_resamples=300) == found[1][1]
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_f1_and_ece_intervals_equal_the_per_resample_kernels(k: int) -> None:
+    rng = np.random.default_rng(k)
+    n = 2500
+    probs = rng.dirichlet(np.ones(k), size=n)
+    targets = rng.integers(0, k, n)
+    out = compute_metrics(
+        probs, targets, metrics=["f1_macro", "ece", "accuracy"], seed=2, n_bootstrap=300
+    )
+    p, _ = normalise(probs)  # what compute_metrics scores
+    pred = p.argmax(axis=1)
+    conf = p[np.arange(n), pred]
+    bins = _bin_index(conf, 10)
+    gap = conf - (pred == targets).astype(np.float64)
+    f1 = bootstrap_ci_rows(
+        lambda idx: _f1_macro_rows(pred[idx], targets[idx], k), n, seed=2, n_resamples=300
+    )
+    ece = bootstrap_ci_rows(
+        lambda idx: _ece_rows(bins[idx], gap[idx], 10), n, seed=2, n_resamples=300
+    )
+    assert out["f1_macro_ci"] == list(f1)
+    assert out["ece_ci"] == list(ece)
+
+
+def test_compiled_templates_are_kept_per_source() -> None:
+    a = PromptTemplate("t", "a", text="A: {{ x }}")
+    b = PromptTemplate("t", "b", text="B: {{ x }}")
+    assert [a.render({"x": 1}), b.render({"x": 2}), a.render({"x": 3})] == ["A: 1", "B: 2", "A: 3"]
+
+
+def test_bound_document_copies_only_what_it_cuts() -> None:
+    doc = {"doc_id": "d", "actions": ["short", "also short"], "counts": [1, 2]}
+    same, cut = bound_document(doc, limit=20)
+    assert same is doc and not cut
+    long = {"doc_id": "d", "actions": ["x" * 30, "short"], "meta": {"note": "y" * 25}}
+    bounded, cut = bound_document(long, limit=20)
+    assert cut and bounded["actions"] == ["x" * 20, "short"] and bounded["meta"]["note"] == "y" * 20
+    assert long["actions"][0] == "x" * 30  # the original is left as it was
+
+
+def _run(data: Path, out: Path, cache: Path, task: str, **options) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    results = evaluate(
+        "instant",
+        task,
+        data_dir=data,
+        output_path=out,
+        cache_path=cache,
+        extra_plugins=[mb_instant_backend],
+        show_progress=False,
+        n_bootstrap=200,
+        log=lambda m: None,
+        **options,
+    )
+    samples = Path(results["samples_files"][task]).read_text(encoding="utf-8")
+    return json.dumps(results["results"], sort_keys=True), samples
+
+
+@pytest.mark.parametrize("task", ["scruples_dilemmas", "scruples_anecdotes"])
+def test_cold_cached_and_uncached_runs_write_the_same_results(tmp_path: Path, task: str) -> None:
+    harness_cost.write_data(tmp_path / "data", task, 120)
+    cache = tmp_path / "cache.sqlite"
+    cold = _run(tmp_path / "data", tmp_path / "cold", cache, task)
+    cached = _run(tmp_path / "data", tmp_path / "cached", cache, task)
+    plain = _run(tmp_path / "data", tmp_path / "plain", cache, task, use_cache=False)
+    assert cold == cached == plain
+    metrics = json.loads(cold[0])[task]
+    assert metrics["n"] == 120 and "slices" in metrics and "f1_macro_ci" in metrics
