@@ -6,15 +6,21 @@ What plugin authors may import is listed in `__all__`; everything else is intern
 from ._version import __version__
 from .backend import Backend, BackendOptions, BackendSpec
 from .choice_records import aggregate_choices, choice_fields
+from .choice_task import ChoiceTask
+from .datasets import DatasetSource, RemoteFile
 from .errors import (
     BackendUnavailable,
+    BackendUnsupported,
     DataNotFound,
     MoralbenchError,
+    OptionError,
     TaskDataError,
 )
+from .fewshot import ShotPool, prompt_context
 from .hookspecs import hookimpl
 from .judges import Judge, JudgeContext, JudgePair, JudgeSpec, Verdict
-from .prompts import PromptTemplate
+from .metrics import MetricInfo
+from .prompts import PromptTemplate, load_templates, plain_context
 from .requests import (
     ChoiceRequest,
     ChoiceResponse,
@@ -23,7 +29,10 @@ from .requests import (
     ItemView,
     Message,
 )
+from .run_result import RunResult, TaskOutcome
 from .runner import evaluate
+from .sample_record import SampleRecord
+from .scoring import score
 from .task import Task, TaskContext
 from .yaml_task import load_yaml_tasks
 
@@ -33,9 +42,12 @@ __all__ = [
     "BackendOptions",
     "BackendSpec",
     "BackendUnavailable",
+    "BackendUnsupported",
     "ChoiceRequest",
     "ChoiceResponse",
+    "ChoiceTask",
     "DataNotFound",
+    "DatasetSource",
     "GenerateRequest",
     "GenerateResponse",
     "ItemView",
@@ -44,15 +56,26 @@ __all__ = [
     "JudgePair",
     "JudgeSpec",
     "Message",
+    "MetricInfo",
     "MoralbenchError",
+    "OptionError",
     "PromptTemplate",
+    "RemoteFile",
+    "RunResult",
+    "SampleRecord",
+    "ShotPool",
     "Task",
     "TaskContext",
     "TaskDataError",
+    "TaskOutcome",
     "Verdict",
     "aggregate_choices",
     "choice_fields",
     "evaluate",
     "hookimpl",
+    "load_templates",
     "load_yaml_tasks",
+    "plain_context",
+    "prompt_context",
+    "score",
 ]

@@ -19,6 +19,7 @@ from conftest import TEST_PLUGINS, model_args_text, run_cli
 TASKS = ("scruples_dilemmas", "lb_votes")
 LIMIT = 8
 SETTINGS = ("false", "true")  # chat_template
+FORMATS = ("md", "csv", "latex", "html", "json")
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,15 @@ def _real_runs(folder: Path, model_args: tuple[tuple[str, str], ...]) -> RealRun
 def real_runs(base: Path, model_args: dict[str, str]) -> RealRuns:
     """The two real runs under `base` (the session's pytest temp root), made on first use."""
     return _real_runs(base / "leaderboard_runs", tuple(sorted(model_args.items())))
+
+
+def render_every_format(runs: RealRuns, out: Path, *options: str) -> dict[str, str]:
+    """Each format's text, written by the real CLI from the runs' folder with `options`."""
+    texts = {}
+    for fmt in FORMATS:
+        target = out / f"board.{fmt}"
+        proc = run_cli("leaderboard", str(runs.folder), "--format", fmt, *options,
+                       "--output", str(target))  # fmt: skip
+        assert f"{fmt} leaderboard of {len(runs.runs)} run(s) written to" in proc.stderr
+        texts[fmt] = target.read_text(encoding="utf-8")
+    return texts

@@ -103,3 +103,23 @@ def test_hf_option_typos_are_option_errors_before_anything_loads(tmp_path: Path)
         check_hf_args({"pretrained": str(tmp_path), "dtpye": "float32"}, BackendOptions())
     with pytest.raises(OptionError, match="no installed package 'no_such_model_pkg'"):
         loading.resolve_pretrained("package:no_such_model_pkg")
+
+
+def test_a_gguf_tokenizer_adds_a_bos_only_where_the_file_says_so(demo_backend) -> None:  # type: ignore[no-untyped-def]
+    """transformers 4.57 makes SmolLM2's GGUF vocabulary add a BOS that the file (and
+    llama.cpp) do not add; converted or read in place, the tokenizer follows the file."""
+    from conftest import DEMO_GGUF, demo_model_dir
+
+    folder = demo_model_dir()
+    assert loading.gguf_adds_bos(folder / DEMO_GGUF) is False
+    in_place = loading.load_tokenizer(
+        str(folder),
+        revision=None,
+        trust_remote_code=False,
+        gguf_file=DEMO_GGUF,
+        local_files_only=True,
+    )
+    for tokenizer in (demo_backend.tokenizer, in_place):
+        ids = tokenizer("Is it wrong?")["input_ids"]
+        assert tokenizer.bos_token_id is not None and tokenizer.bos_token_id not in ids
+    assert demo_backend.prompter.bos() == []

@@ -19,14 +19,13 @@ from typing import Any
 
 import pytest
 from conftest import run_cli
-from leaderboard_runs import TASKS, RealRun, RealRuns, real_runs
+from leaderboard_runs import FORMATS, TASKS, RealRun, RealRuns, real_runs, render_every_format
 
 from moralbench.leaderboard import LeaderboardOptions, build_leaderboard, render
 from moralbench.leaderboard.latex import escape as latex_escape
 from moralbench.metrics import METRICS
 
 pytestmark = pytest.mark.slow
-FORMATS = ("md", "csv", "latex", "html", "json")
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +36,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, demo_model_args: dict[str, st
 @pytest.fixture(scope="module")
 def rendered(runs: RealRuns, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Every format, written by the real CLI with every metric shown."""
-    out = tmp_path_factory.mktemp("rendered")
-    texts = {}
-    for fmt in FORMATS:
-        target = out / f"board.{fmt}"
-        proc = run_cli("leaderboard", str(runs.folder), "--format", fmt, "--metrics", "all",
-                       "--output", str(target))  # fmt: skip
-        assert f"{fmt} leaderboard of 2 run(s) written to" in proc.stderr
-        texts[fmt] = target.read_text(encoding="utf-8")
-    return texts
+    return render_every_format(runs, tmp_path_factory.mktemp("rendered"), "--metrics", "all")
 
 
 def metric_names(results: dict[str, Any]) -> set[str]:

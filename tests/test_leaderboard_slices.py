@@ -9,13 +9,11 @@ import json
 from typing import Any
 
 import pytest
-from conftest import run_cli
-from leaderboard_runs import RealRun, RealRuns, real_runs
+from leaderboard_runs import RealRun, RealRuns, real_runs, render_every_format
 
 from moralbench.leaderboard.latex import escape as latex_escape
 
 pytestmark = pytest.mark.slow
-FORMATS = ("md", "csv", "latex", "html", "json")
 SHOWN = ("accuracy", "xentropy", "dirichlet", "ece")  # the overview's default metrics
 
 
@@ -26,13 +24,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, demo_model_args: dict[str, st
 
 @pytest.fixture(scope="module")
 def rendered(runs: RealRuns, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    out = tmp_path_factory.mktemp("slices")
-    texts = {}
-    for fmt in FORMATS:
-        target = out / f"board.{fmt}"
-        run_cli("leaderboard", str(runs.folder), "--format", fmt, "--output", str(target))
-        texts[fmt] = target.read_text(encoding="utf-8")
-    return texts
+    return render_every_format(runs, tmp_path_factory.mktemp("slices"))
 
 
 def label_of(run: RealRun) -> str:

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .board import Cell, Column, Leaderboard
+from .board import Cell, Column, Leaderboard, Row
+from .task_results import TaskResult
 from .variants import TaskVariant
 
 #: slice pairs shown, first minus second
@@ -86,22 +87,23 @@ def _by(slices: dict[str, Any], first: str) -> str:
     return str(by.get(key, ""))
 
 
-def _table(board: Leaderboard, variant: TaskVariant, first: str, second: str) -> SliceTable | None:
-    entries = [
-        (i, row, row.run.tasks[variant])
-        for i, row in enumerate(board.rows)
-        if row.kind == "run" and row.run is not None and variant in row.run.tasks
-    ]
-    with_slices = [
+Entry = tuple[int, Row, TaskResult]  # (index into Leaderboard.rows, the row, its result)
+
+
+def _with_slices(entries: list[Entry], first: str, second: str) -> list[Entry]:
+    return [
         (i, row, result)
         for i, row, result in entries
         if result.slices
         and first in (result.slices.get("groups") or {})
         and second in (result.slices.get("groups") or {})
     ]
-    if not with_slices:
-        return None
-    columns = [c for c in board.all_columns if c.variant == variant]
+
+
+def _wanted_metrics(
+    board: Leaderboard, variant: TaskVariant, with_slices: list[Entry]
+) -> list[Column]:
+    """The overview's metrics that have slice values, else the fallback ones that do."""
     present = {
         metric
         for _, _, result in with_slices
@@ -110,40 +112,43 @@ def _table(board: Leaderboard, variant: TaskVariant, first: str, second: str) ->
         if _number(group.get(metric))
     }
     wanted = [c for c in board.columns if c.variant == variant and c.metric in present]
-    if not wanted:
-        wanted = [c for c in columns if c.metric in FALLBACK_METRICS and c.metric in present]
-    if not wanted:
-        return None
-    sliced = {i for i, _, _ in with_slices}
-    notes: list[str] = [
-        f"{row.label}: no {slice_title(first)} / {slice_title(second)} slices in its results "
-        "(results without a `slices` section, or shards merged here, whose slices are not "
-        "recomputed)"
-        for i, row, _ in entries
-        if i not in sliced
-    ]
-    rows: list[SliceRow] = []
-    definitions = set()
-    for i, row, result in with_slices:
-        slices = result.slices or {}
-        groups = slices["groups"]
-        definitions.add(_by(slices, first))
-        gap = (slices.get("gaps") or {}).get(f"{first}-{second}") or {}
-        out = SliceRow("run", row.label, i)
-        for column in wanted:
-            for part in (first, second):
-                cell = _group_cell(groups[part], column.metric)
-                if cell is not None:
-                    out.cells[(column.metric, part)] = cell
-            if _number(gap.get(column.metric)):
-                out.cells[(column.metric, GAP)] = Cell(
-                    float(gap[column.metric]), _ci(gap.get(f"{column.metric}_ci"))
-                )
+    if wanted:
+        return wanted
+    columns = [c for c in board.all_columns if c.variant == variant]
+    return [c for c in columns if c.metric in FALLBACK_METRICS and c.metric in present]
+
+
+def _run_row(
+    i: int, label: str, slices: dict[str, Any], wanted: list[Column], first: str, second: str
+) -> SliceRow:
+    groups = slices["groups"]
+    gap = (slices.get("gaps") or {}).get(f"{first}-{second}") or {}
+    out = SliceRow("run", label, i)
+    for column in wanted:
         for part in (first, second):
-            for note in groups[part].get("notes") or []:
-                if "fewer than" in note or "no items" in note:
-                    notes.append(f"{row.label}, {slice_title(part)}: {note}")
-        rows.append(out)
+            cell = _group_cell(groups[part], column.metric)
+            if cell is not None:
+                out.cells[(column.metric, part)] = cell
+        if _number(gap.get(column.metric)):
+            out.cells[(column.metric, GAP)] = Cell(
+                float(gap[column.metric]), _ci(gap.get(f"{column.metric}_ci"))
+            )
+    return out
+
+
+def _small_slice_notes(label: str, groups: dict[str, Any], first: str, second: str) -> list[str]:
+    return [
+        f"{label}, {slice_title(part)}: {note}"
+        for part in (first, second)
+        for note in groups[part].get("notes") or []
+        if "fewer than" in note or "no items" in note
+    ]
+
+
+def _ceiling_row(
+    with_slices: list[Entry], wanted: list[Column], first: str, second: str
+) -> SliceRow:
+    """Per slice, the human ceiling of the run that scored the most items in it."""
     ceiling = SliceRow("ceiling", "Human ceiling", None)
     for part in (first, second):
         best = max(
@@ -159,6 +164,37 @@ def _table(board: Leaderboard, variant: TaskVariant, first: str, second: str) ->
         b = ceiling.cells.get((column.metric, second))
         if a is not None and b is not None:
             ceiling.cells[(column.metric, GAP)] = Cell(a.value - b.value)
+    return ceiling
+
+
+def _table(board: Leaderboard, variant: TaskVariant, first: str, second: str) -> SliceTable | None:
+    entries = [
+        (i, row, row.run.tasks[variant])
+        for i, row in enumerate(board.rows)
+        if row.kind == "run" and row.run is not None and variant in row.run.tasks
+    ]
+    with_slices = _with_slices(entries, first, second)
+    if not with_slices:
+        return None
+    wanted = _wanted_metrics(board, variant, with_slices)
+    if not wanted:
+        return None
+    sliced = {i for i, _, _ in with_slices}
+    notes: list[str] = [
+        f"{row.label}: no {slice_title(first)} / {slice_title(second)} slices in its results "
+        "(results without a `slices` section, or shards merged here, whose slices are not "
+        "recomputed)"
+        for i, row, _ in entries
+        if i not in sliced
+    ]
+    rows: list[SliceRow] = []
+    definitions = set()
+    for i, row, result in with_slices:
+        slices = result.slices or {}
+        definitions.add(_by(slices, first))
+        rows.append(_run_row(i, row.label, slices, wanted, first, second))
+        notes.extend(_small_slice_notes(row.label, slices["groups"], first, second))
+    ceiling = _ceiling_row(with_slices, wanted, first, second)
     if ceiling.cells and board.options.show_ceiling:
         rows.append(ceiling)
     if len(definitions) > 1:

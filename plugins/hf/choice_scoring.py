@@ -108,27 +108,17 @@ def new_cache() -> Any:
     return transformers.DynamicCache()
 
 
-def _left_pad(
-    rows: Sequence[Sequence[int]], width: int, pad_id: int
+def _pad(
+    rows: Sequence[Sequence[int]], width: int, pad_id: int, *, left: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and attention mask, `width` wide, each row padded on the left or the right."""
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):
         if row:
-            ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-            mask[i, width - len(row) :] = 1
-    return ids, mask
-
-
-def _right_pad(
-    rows: Sequence[Sequence[int]], width: int, pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        if row:
-            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-            mask[i, : len(row)] = 1
+            span = slice(width - len(row), None) if left else slice(None, len(row))
+            ids[i, span] = torch.tensor(row, dtype=torch.long)
+            mask[i, span] = 1
     return ids, mask
 
 
@@ -153,7 +143,7 @@ def score_batch(
     needs_cache = any(len(c) > 1 for item in items for c in item.continuations)
     lengths = [len(item.context) for item in items]
     width = bucket_width(max(lengths))
-    ids, mask = _left_pad([item.context for item in items], width, pad_id)
+    ids, mask = _pad([item.context for item in items], width, pad_id, left=True)
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
     cache = new_cache() if needs_cache else None
     logits = caller(ids.to(device), mask.to(device), positions.to(device), cache, 1)[:, -1]
@@ -182,7 +172,7 @@ def score_batch(
         inputs = [items[i].continuations[j][:-1] if i in wanted else () for i in range(len(items))]
         # Bucketed like contexts: a row's pass width must not depend on its batch-mates.
         extra = bucket_width(max(len(row) for row in inputs))
-        cont_ids, cont_mask = _right_pad(inputs, extra, pad_id)
+        cont_ids, cont_mask = _pad(inputs, extra, pad_id, left=False)
         cont_positions = context_positions + torch.arange(extra)[None]
         cont_logits = caller(
             cont_ids.to(device),

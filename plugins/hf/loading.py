@@ -70,15 +70,44 @@ def resolve_pretrained(pretrained: str) -> str:
     return str(list(spec.submodule_search_locations)[0])
 
 
+#: 2: the tokenizer's add_bos_token follows the GGUF file (`match_gguf_bos`)
+CONVERSION_FORMAT = 2
+
+
+def gguf_adds_bos(gguf_path: Path) -> bool | None:
+    """The file's own `tokenizer.ggml.add_bos_token` (what llama.cpp obeys), None if unset."""
+    import gguf
+
+    field = gguf.GGUFReader(gguf_path).fields.get("tokenizer.ggml.add_bos_token")
+    if field is None or not field.data:
+        return None
+    return bool(field.parts[field.data[0]][0])
+
+
+def match_gguf_bos(tokenizer: Any, gguf_path: Path) -> Any:
+    """Make the tokenizer add a BOS exactly when the GGUF file says so.
+
+    transformers 4.57 turns a GGUF `gpt2`-model vocabulary (SmolLM2's) into a
+    LlamaTokenizerFast that adds a BOS whatever the file says; 5.x follows the file. Without
+    this the same GGUF model would be prompted differently under the two versions.
+    """
+    wanted = gguf_adds_bos(gguf_path)
+    if wanted is not None and getattr(tokenizer, "add_bos_token", wanted) != wanted:
+        tokenizer.add_bos_token = wanted
+    return tokenizer
+
+
 def gguf_cache_dir(gguf_path: Path) -> Path:
+    # CONVERSION_FORMAT changes when what is saved changes, so older conversions are not reused.
     key = hashlib.sha256(
-        f"{sha256_file(gguf_path)}:{transformers.__version__}".encode()
+        f"{sha256_file(gguf_path)}:{transformers.__version__}:{CONVERSION_FORMAT}".encode()
     ).hexdigest()[:24]
     return Path(platformdirs.user_cache_dir("moralbench")) / "gguf" / key
 
 
 def _convert_gguf(folder: Path, gguf_file: str, target: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    match_gguf_bos(tokenizer, folder / gguf_file)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
     # The weights are already dequantised to float32; drop the GGUF marks so they save plainly.
     if getattr(model.config, "quantization_config", None) is not None:
@@ -143,7 +172,10 @@ def load_tokenizer(
     """The tokenizer alone (no weights), as `load_model_and_tokenizer` would load it."""
     common = _common(revision, trust_remote_code, local_files_only)
     source, kwargs, _ = _source(pretrained, gguf_file, common, convert=False)
-    return AutoTokenizer.from_pretrained(source, **kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    if "gguf_file" in kwargs:  # read in place, not from a conversion
+        match_gguf_bos(tokenizer, Path(source) / kwargs["gguf_file"])
+    return tokenizer
 
 
 def load_model_and_tokenizer(

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import moralbench
 from moralbench import Backend, BackendOptions, BackendSpec, ChoiceRequest, ChoiceResponse, hookimpl
 from moralbench.requests import context_text
 
@@ -67,3 +68,20 @@ class EchoPlugin:
     @hookimpl
     def moralbench_register_models(self) -> list[BackendSpec]:
         return [BackendSpec("echo", f"{__name__}:EchoBackend", ("exact",), "instant test backend")]
+
+
+def run_echo(
+    tasks: Path, out: Path, *, task: str = "rel_toy", logs: list[str] | None = None, **options: Any
+) -> dict:
+    """`moralbench.evaluate` of the task in `tasks` on the instant echo backend, writing to
+    `out`; log lines go to `logs` when given."""
+    return moralbench.evaluate(
+        "echo",
+        task,
+        include_path=[tasks],
+        output_path=out,
+        extra_plugins=[EchoPlugin()],
+        show_progress=False,
+        log=(logs.append if logs is not None else lambda _m: None),
+        **options,
+    )

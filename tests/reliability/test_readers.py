@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from reliability_helpers import EchoPlugin, write_task
+from reliability_helpers import run_echo, write_task
 
-import moralbench
 from moralbench.data_files import read_csv, read_jsonl
 from moralbench.errors import TaskDataError
 from moralbench.leaderboard import build_leaderboard
@@ -49,15 +48,7 @@ def test_hostile_line_in_task_data_stops_the_run_with_file_and_line(
     data = tasks / "items.jsonl"
     data.write_text(data.read_text() + HOSTILE_LINES[name][0] + "\n")
     with pytest.raises(TaskDataError, match=f"^{data}:5: "):
-        moralbench.evaluate(
-            "echo",
-            "rel_toy",
-            include_path=[tasks],
-            output_path=tmp_path / "out",
-            extra_plugins=[EchoPlugin()],
-            show_progress=False,
-            log=lambda _m: None,
-        )
+        run_echo(tasks, tmp_path / "out")
 
 
 @pytest.mark.parametrize("name", list(HOSTILE_LINES))

@@ -11,31 +11,17 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from reliability_helpers import EchoBackend, EchoPlugin, write_task
+from reliability_helpers import EchoBackend, run_echo, write_task
 
-import moralbench
 from moralbench.errors import MoralbenchError
 from moralbench.item_limits import MAX_FIELD_CHARS
 from moralbench.results import SamplesWriter
 
 
-def _run(tasks: Path, tmp_path: Path, logs: list[str] | None = None, **options: object) -> dict:
-    return moralbench.evaluate(
-        "echo",
-        "rel_toy",
-        include_path=[tasks],
-        output_path=tmp_path / "out",
-        extra_plugins=[EchoPlugin()],
-        show_progress=False,
-        log=(logs.append if logs is not None else lambda _m: None),
-        **options,
-    )
-
-
 def test_empty_split_is_an_error(tmp_path: Path) -> None:
     tasks = write_task(tmp_path / "tasks", items=[])
     with pytest.raises(MoralbenchError) as info:
-        _run(tasks, tmp_path)
+        run_echo(tasks, tmp_path / "out")
     assert "task 'rel_toy': split 'test' has no documents" in str(info.value)
     assert str(tasks / "items.jsonl") in str(info.value)
     assert not list((tmp_path / "out").rglob("results_*.json"))
@@ -51,7 +37,7 @@ def test_huge_item_is_cut_before_tokenizing_counted_and_warned(tmp_path: Path) -
     tasks = write_task(tmp_path / "tasks", items=items)
     logs: list[str] = []
     EchoBackend.seen_chars = []
-    payload = _run(tasks, tmp_path, logs)
+    payload = run_echo(tasks, tmp_path / "out", logs=logs)
     assert payload["truncation"] == {"max_field_chars": MAX_FIELD_CHARS, "items": {"rel_toy": 2}}
     assert max(EchoBackend.seen_chars) < MAX_FIELD_CHARS + 100  # the template adds a few
     assert any("2 document(s) of 'rel_toy'" in m and "cut to that length" in m for m in logs)
@@ -80,7 +66,7 @@ def test_every_logged_sample_has_its_answer_in_the_cache(tmp_path: Path) -> None
     old_lines = SamplesWriter.LINES_PER_WRITE
     SamplesWriter.LINES_PER_WRITE = 8  # many writes in a short run
     try:
-        _run(tasks, tmp_path, cache_path=cache_path)
+        run_echo(tasks, tmp_path / "out", cache_path=cache_path)
     finally:
         EchoBackend.on_answer = None
         SamplesWriter.LINES_PER_WRITE = old_lines
@@ -136,19 +122,12 @@ def test_next_run_of_the_same_configuration_removes_orphans(tmp_path: Path) -> N
     (folder / "results_2000-01-01T00-00-00.000000.tmp").write_text("{}")  # not ours: kept
 
     other = write_task(tmp_path / "other", name="other_toy")
-    moralbench.evaluate(  # another configuration leaves them alone
-        "echo",
-        "other_toy",
-        include_path=[other],
-        output_path=out,
-        extra_plugins=[EchoPlugin()],
-        show_progress=False,
-        log=lambda _m: None,
-    )
+    run_echo(other, out, task="other_toy")  # another configuration leaves them alone
     assert second.exists()
 
     logs: list[str] = []
-    payload = _run(tasks, tmp_path, logs)  # the same configuration (a --limit would differ)
+    # the same configuration as the killed runs (a --limit would differ)
+    payload = run_echo(tasks, tmp_path / "out", logs=logs)
     assert payload["results"]["rel_toy"]["n"] == 400
     assert any("removed 1 partial file(s)" in m for m in logs), logs
     assert not second.exists()

@@ -7,26 +7,12 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from reliability_helpers import EchoPlugin, write_task
+from reliability_helpers import run_echo, write_task
 
-import moralbench
 from moralbench.errors import TaskDefinitionError
 from moralbench.task_files import MAX_TEMPLATE_BYTES
 
 SECRET = "sk-reliability-test-0123456789"
-
-
-def _run(tasks: Path, tmp_path: Path, **options: object) -> dict:
-    return moralbench.evaluate(
-        "echo",
-        "rel_toy",
-        include_path=[tasks],
-        output_path=tmp_path / "out",
-        extra_plugins=[EchoPlugin()],
-        show_progress=False,
-        log=lambda _m: None,
-        **options,
-    )
 
 
 @pytest.mark.parametrize(
@@ -64,22 +50,22 @@ def test_symlink_inside_the_folder_pointing_outside_is_refused(tmp_path: Path) -
     tasks = write_task(tmp_path / "tasks", templates="{default: {file: prompt.jinja}}")
     os.symlink(tmp_path / "secret.txt", tasks / "prompt.jinja")
     with pytest.raises(TaskDefinitionError, match=r"task 'rel_toy': template file .*prompt.jinja"):
-        _run(tasks, tmp_path)
+        run_echo(tasks, tmp_path / "out")
 
 
 def test_device_files_and_huge_templates_are_refused(tmp_path: Path) -> None:
     tasks = write_task(tmp_path / "tasks", templates="{default: {file: zero.jinja}}")
     os.symlink("/dev/zero", tasks / "zero.jinja")
     with pytest.raises(TaskDefinitionError, match="outside the task's folder"):
-        _run(tasks, tmp_path)
+        run_echo(tasks, tmp_path / "out")
     (tasks / "zero.jinja").unlink()
     os.mkfifo(tasks / "zero.jinja")  # inside the folder, but not a regular file: no hang
     with pytest.raises(TaskDefinitionError, match="zero.jinja is not a regular file"):
-        _run(tasks, tmp_path)
+        run_echo(tasks, tmp_path / "out")
     (tasks / "zero.jinja").unlink()
     (tasks / "zero.jinja").write_text("x" * (MAX_TEMPLATE_BYTES + 1))
     with pytest.raises(TaskDefinitionError, match=r"zero.jinja is 1,048,577 bytes \(limit"):
-        _run(tasks, tmp_path)
+        run_echo(tasks, tmp_path / "out")
 
 
 def test_template_messages_files_are_confined_too(tmp_path: Path) -> None:
@@ -88,7 +74,7 @@ def test_template_messages_files_are_confined_too(tmp_path: Path) -> None:
         templates="{default: {messages: [{role: user, file: /etc/hostname}]}}",
     )
     with pytest.raises(TaskDefinitionError, match="template file /etc/hostname lies outside"):
-        _run(tasks, tmp_path)
+        run_echo(tasks, tmp_path / "out")
 
 
 @pytest.mark.parametrize("base", ["task", "data"])
@@ -102,7 +88,7 @@ def test_data_paths_outside_task_folder_and_data_dir_are_refused(tmp_path: Path,
         )
     )
     with pytest.raises(TaskDefinitionError) as info:
-        _run(tasks, tmp_path, data_dir=tmp_path / "data")
+        run_echo(tasks, tmp_path / "out", data_dir=tmp_path / "data")
     assert str(info.value).startswith("task 'rel_toy': data file /etc/passwd lies outside")
 
 
@@ -118,5 +104,5 @@ def test_data_file_in_the_data_dir_and_own_files_still_work(tmp_path: Path) -> N
             "{base: task, splits: {test: items.jsonl}}", "{base: data, splits: {test: mine.jsonl}}"
         )
     )
-    payload = _run(tasks, tmp_path, data_dir=data)
+    payload = run_echo(tasks, tmp_path / "out", data_dir=data)
     assert payload["results"]["rel_toy"]["n"] == 4

@@ -7,9 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_helpers import EchoPlugin, write_task
+from reliability_helpers import run_echo, write_task
 
-import moralbench
 from moralbench import template_limits
 from moralbench.errors import PromptRenderError
 from moralbench.prompts import PromptTemplate
@@ -56,12 +55,4 @@ def test_ordinary_arithmetic_ranges_and_repeats_still_work() -> None:
 def test_a_run_reports_the_template_error_before_asking_the_model(tmp_path: Path) -> None:
     tasks = write_task(tmp_path / "tasks", templates="{default: '{{ 10**10000000 }}'}")
     with pytest.raises(PromptRenderError, match="task 'rel_toy', template 'default'"):
-        moralbench.evaluate(
-            "echo",
-            "rel_toy",
-            include_path=[tasks],
-            output_path=tmp_path / "out",
-            extra_plugins=[EchoPlugin()],
-            show_progress=False,
-            log=lambda _m: None,
-        )
+        run_echo(tasks, tmp_path / "out")
