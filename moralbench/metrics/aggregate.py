@@ -12,12 +12,9 @@ from numpy.typing import ArrayLike, NDArray
 from .blas_threads import one_blas_thread
 from .bootstrap import bootstrap_many
 from .calibration import (
-    CONCENTRATION_BOUNDS,
-    TEMPERATURE_BOUNDS,
     apply_temperature,
-    fit_dirichlet_concentration,
-    fit_temperature,
 )
+from .calibration_fit import Calibration, _resolve_fit, _targets
 from .catalogue import METRICS
 from .ceiling import CEILING_METRICS, human_ceiling
 from .classification import (
@@ -45,18 +42,10 @@ from .distribution import (
 __all__ = ["compute_metrics"]
 
 FloatArray = NDArray[np.float64]
-Calibration = tuple[ArrayLike, ArrayLike, ArrayLike | None]
 
 CALIBRATION_MISSING = (
     "calibration split missing: temperature and Dirichlet concentration not fitted"
 )
-
-
-def _targets(targets: ArrayLike, n: int, k: int) -> NDArray[np.int64]:
-    t = one_hot(np.asarray(targets).reshape(-1), k).argmax(axis=1)
-    if t.shape != (n,):
-        raise ValueError(f"{t.size} targets for {n} items")
-    return t
 
 
 def _select(
@@ -88,11 +77,6 @@ def _select(
         else:
             keys.append(key)
     return keys
-
-
-def _at_bound(value: float, bounds: tuple[float, float]) -> bool:
-    """Within a factor 1.1 of either end of the (log-scale) search range."""
-    return value <= bounds[0] * 1.1 or value >= bounds[1] / 1.1
 
 
 @one_blas_thread
@@ -155,33 +139,6 @@ def compute_metrics(
     result["notes"] = notes
     _check_finite(result)
     return result
-
-
-def _resolve_fit(
-    keys: list[str],
-    k: int,
-    fitted: Mapping[str, float] | None,
-    calibration: Calibration | None,
-    calibration_is_reported_split: bool,
-    notes: list[str],
-) -> tuple[float | None, float | None]:
-    """Temperature and concentration, given or fitted; drops the keys that cannot be had."""
-    temperature: float | None = None
-    concentration: float | None = None
-    if fitted is not None:
-        temperature = fitted.get("temperature") if "xentropy_calibrated" in keys else None
-        concentration = fitted.get("dirichlet_c") if "dirichlet" in keys else None
-        if temperature is None and "xentropy_calibrated" in keys:
-            keys.remove("xentropy_calibrated")
-    elif calibration is not None and ({"xentropy_calibrated", "dirichlet"} & set(keys)):
-        temperature, concentration = _fit_calibration(calibration, k, keys, notes)
-        if calibration_is_reported_split:
-            notes.append(
-                "calibration fitted on the reported split itself: calibrated metrics are optimistic"
-            )
-    if concentration is None and "dirichlet" in keys:
-        keys.remove("dirichlet")
-    return temperature, concentration
 
 
 def _validated(
@@ -329,45 +286,6 @@ def _per_item(
         assert n_votes is not None
         return _welfare(p, n_votes, WELFARE_KEYS[key])
     raise AssertionError(f"no per-item rule for {key}")  # pragma: no cover
-
-
-def _fit_calibration(
-    calibration: Calibration, k: int, keys: list[str], notes: list[str]
-) -> tuple[float | None, float | None]:
-    """Temperature and Dirichlet concentration fitted on the calibration split."""
-    c_probs, c_targets, c_counts = calibration
-    cp = _as_2d(c_probs, "calibration probs")
-    if cp.shape[1] != k:
-        raise ValueError(f"calibration split has {cp.shape[1]} choices, reported split has {k}")
-    cp, c_clipped = normalise(cp)
-    if c_clipped:
-        notes.append(f"calibration split: p clipped at {EPS:g} on {c_clipped} item(s)")
-    ct = _targets(c_targets, cp.shape[0], k)
-    cn = None if c_counts is None else _check_counts(c_counts, cp.shape)
-    temperature = concentration = None
-    if "xentropy_calibrated" in keys:
-        if cn is None:
-            notes.append(
-                "calibration split has no vote counts: temperature fitted on its majority labels"
-            )
-        temperature = fit_temperature(cp, ct if cn is None else cn)
-        if _at_bound(temperature, TEMPERATURE_BOUNDS):
-            notes.append(f"temperature {temperature:.4g} hit its search bound {TEMPERATURE_BOUNDS}")
-    if "dirichlet" in keys:
-        if cn is None:
-            notes.append("dirichlet: skipped, calibration split has no vote counts")
-        else:
-            concentration = fit_dirichlet_concentration(cp, cn)
-            if cn.sum(axis=1).max() <= 1:
-                notes.append(
-                    "dirichlet_c not identifiable (no calibration item has more "
-                    "than one vote); set to 1"
-                )
-            elif _at_bound(concentration, CONCENTRATION_BOUNDS):
-                notes.append(
-                    f"dirichlet_c {concentration:.4g} hit its search bound {CONCENTRATION_BOUNDS}"
-                )
-    return temperature, concentration
 
 
 def _check_finite(result: dict[str, object]) -> None:
