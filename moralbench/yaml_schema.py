@@ -20,6 +20,7 @@ TASK_KEYS = (
     "task",
     "version",
     "description",
+    "tags",
     "dataset",
     "doc_id",
     "choices",

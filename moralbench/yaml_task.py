@@ -3,6 +3,7 @@
 task: my_task                     # unique name
 version: "1"
 description: one line
+tags: [my_suite]                 # optional: groups/tags `--tasks my_suite` selects
 dataset:
   format: jsonl                   # jsonl or csv
   base: data                      # paths relative to the data dir (data) or this file (task)
@@ -60,6 +61,7 @@ class YamlTaskFactory:
         self.name = str(config["task"])
         self.version = str(config["version"])
         self.description = str(config.get("description", ""))
+        self.tags = _tags(path, config.get("tags", []))
         sample = config.get("sample_data")
         self.sample_data_dir = (
             confined_path(self.name, path.parent / str(sample), [path.parent], "sample_data")
@@ -111,6 +113,15 @@ class YamlTaskFactory:
         return path
 
 
+def _tags(path: Path, tags: Any) -> tuple[str, ...]:
+    """The definition's `tags`: a list of names (one name alone is accepted too)."""
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise TaskDefinitionError(f"{path}: tags must be a list of names, got {tags!r}")
+    return tuple(t.strip() for t in tags)
+
+
 class YamlTask(ChoiceTask):
     """A running instance of a YAML-defined choice task."""
 
@@ -118,6 +129,7 @@ class YamlTask(ChoiceTask):
         self.factory = factory
         self.name = factory.name  # type: ignore[misc]
         self.version = factory.version  # type: ignore[misc]
+        self.tags = factory.tags  # type: ignore[misc]
         self.calibration_split = factory.config.get("calibration_split")  # type: ignore[misc]
         self.fewshot_split = factory.fewshot_split  # type: ignore[misc]
         self.options_help = factory.options_help  # type: ignore[misc]

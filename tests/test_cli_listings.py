@@ -14,6 +14,7 @@ from moralbench.plugin_manager import get_plugin_manager
 from moralbench.registry import build_registry
 
 LONGEST = "scruples_anecdotes_binary"
+TOY_YAML = Path(__file__).parent / "plugins" / "yaml_tasks" / "toy.yaml"
 
 
 def test_tasks_piped_prints_every_name_whole_one_per_line() -> None:
@@ -80,3 +81,20 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     )
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] in {"0", "141"}
+
+
+def test_a_yaml_task_declares_tags_that_select_it(tmp_path: Path) -> None:
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    text = (TOY_YAML.read_text()).replace("task: toy_votes", "task: my_votes\ntags: [my_suite]")
+    (folder / "my.yaml").write_text(text)
+    for name in ("toy_test.jsonl", "toy_dev.jsonl", "toy.jinja"):
+        (folder / name).write_text((TOY_YAML.parent / name).read_text())
+    listed = json.loads(
+        moralbench("tasks", "my_suite", "--json", "--include-path", str(folder)).stdout
+    )
+    assert [(r["name"], r["groups"]) for r in listed] == [("my_votes", ["my_suite"])]
+
+    (folder / "my.yaml").write_text(text.replace("tags: [my_suite]", "tags: {a: 1}"))
+    bad = moralbench("tasks", "--include-path", str(folder), check=False)
+    assert "tags must be a list of names" in bad.stderr
