@@ -33,54 +33,20 @@ PLUGINS = ROOT / "tests" / "plugins"
 TASKS = ("scruples_dilemmas", "scruples_anecdotes")
 DEV_FRACTION = 0.1  # a dev split (the calibration fit) of a tenth of the test split
 
-PEOPLE = (
-    "my sister", "my roommate", "my neighbour", "my best friend", "my boss", "my cousin",
-    "my partner", "a coworker", "my landlord", "my teenage son", "my uncle", "a classmate",
-)  # fmt: skip
-ACTS = (
-    "kept the money I found in a shared drawer",
-    "refused to lend my car for a weekend trip",
-    "told everyone about a surprise party by accident",
-    "skipped a wedding to attend a job interview",
-    "ate the leftovers that were labelled with another name",
-    "reported a small mistake to our manager",
-    "moved out without giving a month's notice",
-    "asked for the money back that I had lent months ago",
-    "posted a photo of a group dinner without asking",
-    "declined to babysit on short notice",
-    "corrected a grammar mistake in front of guests",
-    "used the last of the hot water every morning",
-)
-DETAILS = (
-    "This had happened twice before.",
-    "We had agreed on the rule a year ago.",
-    "I had warned them the day before.",
-    "It was the third time that month.",
-    "Nobody else seemed to mind at first.",
-    "I only found out later how much it mattered to them.",
-    "Now they say I embarrassed them.",
-    "They have not spoken to me since.",
-    "Some friends think I overreacted.",
-    "My family is split on who is right.",
-)
-LABELS5 = ("AUTHOR", "OTHER", "EVERYBODY", "NOBODY", "INFO")
+sys.path.insert(0, str(ROOT / "tests"))
+import synthetic_moral_data as synthetic  # noqa: E402  (the tests' word lists)
+from synthetic_moral_data import ACTS, LABELS5, PEOPLE, _majority_counts  # noqa: E402
+
+DETAILS = synthetic.DETAILS + synthetic.FEELINGS
 
 
 # -- data ---------------------------------------------------------------------------------
-def _majority(rng: random.Random, n: int, size: int) -> tuple[list[int], int]:
-    while True:
-        counts = [rng.randint(0, size) for _ in range(n)]
-        top = max(counts)
-        if top > 0 and counts.count(top) == 1:
-            return counts, counts.index(top)
-
-
 def _action(rng: random.Random, split: str, n: int, side: int) -> str:
     return f"{rng.choice(ACTS)} after {rng.choice(PEOPLE)} asked me not to ({split} {n}.{side})"
 
 
 def dilemma_line(rng: random.Random, split: str, n: int) -> dict[str, Any]:
-    counts, gold = _majority(rng, 2, 5)
+    counts, gold = _majority_counts(rng, 2, 5)
     return {
         "id": f"dilemma-{split}-{n}",
         "actions": [
@@ -95,7 +61,7 @@ def dilemma_line(rng: random.Random, split: str, n: int) -> dict[str, Any]:
 
 def anecdote_line(rng: random.Random, split: str, n: int) -> dict[str, Any]:
     while True:
-        counts, label = _majority(rng, 5, 9)
+        counts, label = _majority_counts(rng, 5, 9)
         scores = dict(zip(LABELS5, counts, strict=True))
         right, wrong = scores["OTHER"] + scores["NOBODY"], scores["AUTHOR"] + scores["EVERYBODY"]
         if right != wrong:
