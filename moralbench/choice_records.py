@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,7 @@ def aggregate_choices(
 ) -> dict[str, Any]:
     """Metrics with bootstrap CIs over the successful records; failures are counted.
 
-    With vote counts the result also has a `slices` section (see `agreement_slices`):
+    With vote counts the result also has a `slices` section (see `SliceDefinition`):
     every metric again on the clear and the contested items, cut at `agreement_cuts`
     (`(contested_below, clear_at)`, default 0.75 / 0.75), and on the items where each of
     `flags` (boolean fields of the records, e.g. "controversial") is true or false.
@@ -90,6 +91,13 @@ def aggregate_choices(
         c_probs, c_targets, c_counts = _arrays(calibration)
         if len(c_targets):
             calib = (c_probs, c_targets, c_counts)
+    slicing = None
+    ceiling = None
+    if counts is not None:
+        ok = [r for r in records if r.get("probs") is not None]
+        slicing = SliceDefinition.of(counts, ok, agreement_cuts, flags)
+        # one set of posterior draws for the whole split's ceiling and every slice's
+        ceiling = metrics.human_ceilings(counts, targets, slicing.groups, seed=seed)
     out = metrics.compute_metrics(
         probs,
         targets,
@@ -98,47 +106,67 @@ def aggregate_choices(
         calibration=calib,
         seed=seed,
         n_bootstrap=n_bootstrap,
+        ceiling=None if ceiling is None else ceiling[0],
     )
     out["n"] = int(len(targets))
     out["n_failed"] = failed
-    if counts is not None:
-        ok = [r for r in records if r.get("probs") is not None]
-        out["slices"] = agreement_slices(
-            probs, targets, counts, out, ok,
-            cuts=agreement_cuts, flags=flags, seed=seed, n_bootstrap=n_bootstrap,
-        )  # fmt: skip
+    if slicing is not None and ceiling is not None:
+        out["slices"] = slicing.metrics(
+            probs, targets, counts, out, ceiling[1], seed=seed, n_bootstrap=n_bootstrap
+        )
     return apply_model_alpha(out, records, seed=seed, n_bootstrap=n_bootstrap)
 
 
-def agreement_slices(
-    probs: np.ndarray,
-    targets: np.ndarray,
-    counts: np.ndarray,
-    overall: dict[str, Any],
-    records: Sequence[Record],
-    *,
-    cuts: tuple[float, float] | None,
-    flags: Sequence[str],
-    seed: int,
-    n_bootstrap: int,
-) -> dict[str, Any]:
-    """The `slices` section of a task's results: definition, per-slice metrics, gaps."""
-    agreement = metrics.AgreementCuts(*cuts) if cuts is not None else metrics.DEFAULT_CUTS
-    groups = metrics.agreement_groups(counts, agreement)
-    by = {"agreement": agreement.describe()}
-    gaps = [("clear", "contested")]
-    for flag in flags:
-        values = [r.get(flag) for r in records]
-        if all(isinstance(v, bool) for v in values):
-            groups.update(metrics.flag_groups(flag, values))
-            by[flag] = f"the dataset's {flag!r} flag of each item"
-            gaps.append((f"not_{flag}", flag))
-    computed = metrics.slice_metrics(
-        probs, targets, counts, groups, overall, gaps=gaps, seed=seed, n_bootstrap=n_bootstrap
-    )
-    return {
-        "by": by,
-        "cuts": agreement.as_dict(),
-        "min_items_for_interval": metrics.MIN_ITEMS_FOR_INTERVAL,
-        **computed,
-    }
+@dataclass(frozen=True)
+class SliceDefinition:
+    """How a split is sliced: the agreement cuts and the task's flags, as item masks."""
+
+    cuts: metrics.AgreementCuts
+    groups: dict[str, np.ndarray]
+    by: dict[str, str]
+    gaps: list[tuple[str, str]]
+
+    @classmethod
+    def of(
+        cls,
+        counts: np.ndarray,
+        records: Sequence[Record],
+        cuts: tuple[float, float] | None,
+        flags: Sequence[str],
+    ) -> SliceDefinition:
+        """Clear / contested (/ moderate) items by vote share, and each boolean flag of the
+        `records` (the successful ones, in the order of `counts`) true or false."""
+        agreement = metrics.AgreementCuts(*cuts) if cuts is not None else metrics.DEFAULT_CUTS
+        groups = metrics.agreement_groups(counts, agreement)
+        by = {"agreement": agreement.describe()}
+        gaps = [("clear", "contested")]
+        for flag in flags:
+            values = [r.get(flag) for r in records]
+            if all(isinstance(v, bool) for v in values):
+                groups.update(metrics.flag_groups(flag, values))
+                by[flag] = f"the dataset's {flag!r} flag of each item"
+                gaps.append((f"not_{flag}", flag))
+        return cls(agreement, groups, by, gaps)
+
+    def metrics(
+        self,
+        probs: np.ndarray,
+        targets: np.ndarray,
+        counts: np.ndarray,
+        overall: dict[str, Any],
+        ceilings: dict[str, dict[str, float]] | None = None,
+        *,
+        seed: int,
+        n_bootstrap: int,
+    ) -> dict[str, Any]:
+        """The `slices` section of a task's results: definition, per-slice metrics, gaps."""
+        computed = metrics.slice_metrics(
+            probs, targets, counts, self.groups, overall,
+            gaps=self.gaps, seed=seed, n_bootstrap=n_bootstrap, ceilings=ceilings,
+        )  # fmt: skip
+        return {
+            "by": self.by,
+            "cuts": self.cuts.as_dict(),
+            "min_items_for_interval": metrics.MIN_ITEMS_FOR_INTERVAL,
+            **computed,
+        }

@@ -1,9 +1,11 @@
-"""The harness's fast paths give exactly what the plain computations give, to the last bit.
+"""The harness's fast paths give what the plain computations give: to the last bit, except
+where a path adds the same terms in another order (ECE's resample sums, one product per block;
+one item's metrics in plain floats), which are held equal to 1e-12.
 
 `benchmarks/harness_cost.py` measures these paths; this file pins that they change nothing:
-the resample draws, the shared resample counts behind means and macro-F1, the one-pass slice
-gaps, the compiled-template cache, and a whole run (cold, cached and without cache) with the
-instant backend on Scruples-shaped data.
+the resample draws, the shared resample counts behind means, macro-F1 and ECE, the one-pass
+slice gaps, one item's metrics, the compiled-template cache, and a whole run (cold, cached and
+without cache) with the instant backend on Scruples-shaped data.
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ from moralbench.metrics import (
     slice_gap,
     slice_metrics,
 )
-from moralbench.metrics.bootstrap import bootstrap_ci_rows
+from moralbench.metrics.bootstrap import bootstrap_ci_rows, resample_counts
 from moralbench.metrics.classification import (
     _bin_index,
-    _ece_binned,
+    _ece_counts,
     _ece_rows,
+    _ece_weights,
     _f1_macro_rows,
 )
+from moralbench.metrics.one_item import _plain_item, item_metrics
 from moralbench.metrics.slices import _slice_gaps
 from moralbench.prompts import PromptTemplate
 
@@ -106,18 +110,20 @@ def test_f1_and_ece_intervals_equal_the_per_resample_kernels(k: int) -> None:
         lambda idx: _ece_rows(bins[idx], gap[idx], 10), n, seed=2, n_resamples=300
     )
     assert out["f1_macro_ci"] == list(f1)
-    assert out["ece_ci"] == list(ece)
+    # ECE's resample sums come from one product per block: the same terms in another order
+    assert out["ece_ci"] == pytest.approx(list(ece), rel=1e-12, abs=1e-15)
 
 
 @pytest.mark.parametrize("n", [1, 9, 5000])
-def test_row_by_row_ece_equals_one_bincount_over_all_rows(n: int) -> None:
+def test_ece_from_resample_counts_equals_the_indexed_kernel(n: int) -> None:
     rng = np.random.default_rng(n)
     idx = rng.integers(0, n, size=(64, n))
     conf = rng.random(n)
-    gap = conf - rng.random(n)  # a soft ECE gap: not whole numbers, so order matters
+    gap = conf - rng.random(n)  # a soft ECE gap: not whole numbers
     bins = _bin_index(conf, 10)
-    got = _ece_binned(bins[idx], gap[idx], 10)
-    assert np.array_equal(got, _ece_rows(bins[idx], gap[idx], 10))
+    got = _ece_counts(resample_counts(idx), _ece_weights(bins, gap, 10))
+    expected = _ece_rows(bins[idx], gap[idx], 10)
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 def test_metrics_do_not_depend_on_the_callers_blas_threads() -> None:
@@ -181,3 +187,35 @@ def test_cold_cached_and_uncached_runs_write_the_same_results(tmp_path: Path, ta
     assert cold == cached == plain
     metrics = json.loads(cold[0])[task]
     assert metrics["n"] == 120 and "slices" in metrics and "f1_macro_ci" in metrics
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_one_item_in_plain_floats_equals_the_vectorised_kernels(k: int) -> None:
+    rng = np.random.default_rng(10 + k)
+    for case in range(400):
+        p = rng.dirichlet(np.ones(k) * 0.3)
+        if case % 5 == 0:
+            p[rng.integers(k)] = 0.0  # the 1e-12 clip fires
+        if case % 7 == 0:
+            p = np.full(k, 1.0 / k)  # a tie: the lowest index wins
+        counts = rng.multinomial(6, rng.dirichlet(np.ones(k))).tolist()
+        target = int(rng.integers(k))
+        for votes in (counts, None):
+            plain = _plain_item(p.tolist(), target, votes)
+            assert plain is not None  # lists of floats take the plain path
+            kernels = item_metrics(p, target, None if votes is None else np.array(votes))
+            assert plain.keys() == kernels.keys()
+            for key, value in kernels.items():
+                assert plain[key] == pytest.approx(value, rel=1e-12, abs=1e-15), (key, p)
+
+
+def test_unusual_items_take_the_kernels_and_their_errors() -> None:
+    assert _plain_item([0.5, float("nan")], 0, None) is None
+    assert _plain_item([0.0, 0.0], 0, None) is None  # no mass: the kernels make it uniform
+    assert _plain_item([0.5, 0.5], True, None) is None
+    assert _plain_item([0.5, 0.5], 0, [0, 0]) is None
+    assert item_metrics([0.0, 0.0], 1, [1, 1])["correct"] == 0.0  # uniform: ties to 0
+    with pytest.raises(ValueError, match="counts"):
+        item_metrics([0.5, 0.5], 0, [1, -1])
+    with pytest.raises(ValueError, match="NaN"):
+        item_metrics([0.5, float("nan")], 0, None)

@@ -1,5 +1,6 @@
 """Agreement slices: values worked out by hand on four items, empty and one-item slices,
-calibration and the ceiling's prior fitted once, the gap's paired bootstrap."""
+calibration fitted once, the ceiling's draws shared with the whole split, the gap's paired
+bootstrap."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 
 from moralbench.choice_records import aggregate_choices
 from moralbench.metrics import (
+    CEILING_METRICS,
     AgreementCuts,
     agreement_groups,
     compute_metrics,
     fit_dirichlet_prior,
     human_ceiling,
+    human_ceilings,
     slice_gap,
     slice_metrics,
     top_share,
@@ -121,15 +124,72 @@ def test_calibration_is_not_refitted_per_slice() -> None:
     assert clear["dirichlet"] == pytest.approx(total / 3, rel=1e-9)
 
 
-def test_slice_ceiling_uses_the_whole_splits_prior() -> None:
+def test_slice_ceiling_is_the_whole_splits_ceiling_on_the_slices_items() -> None:
     overall = _overall()
-    out = slice_metrics(PROBS, TARGETS, COUNTS, agreement_groups(COUNTS), overall)
-    mask = agreement_groups(COUNTS)["clear"]
-    expected = human_ceiling(COUNTS[mask], TARGETS[mask], prior=fit_dirichlet_prior(COUNTS))
+    groups = agreement_groups(COUNTS)
+    out = slice_metrics(PROBS, TARGETS, COUNTS, groups, overall)
+    drawn = human_ceilings(COUNTS, TARGETS, groups)[1]["clear"]
     ceiling = out["groups"]["clear"]["ceiling"]
-    assert ceiling["accuracy"] == pytest.approx(expected["accuracy"])
-    assert ceiling["xentropy"] == pytest.approx(expected["xentropy"])
+    assert ceiling["accuracy"] == drawn["accuracy"]
+    assert ceiling["xentropy"] == drawn["xentropy"]
     assert ceiling["xentropy_calibrated"] == ceiling["xentropy"]
+
+
+def _votes(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    counts = np.stack([rng.multinomial(7, rng.dirichlet(np.ones(k))) for _ in range(n)])
+    return counts.astype(float), counts.argmax(axis=1)
+
+
+def test_slices_of_a_partition_average_back_to_the_whole_splits_ceiling() -> None:
+    counts, targets = _votes(400, 3, 1)
+    groups = agreement_groups(counts)
+    whole, slices = human_ceilings(counts, targets, {**groups, "all": np.ones(400, bool)})
+    assert whole == human_ceiling(counts, targets)  # the same draws, the same numbers
+    sizes = {name: int(mask.sum()) for name, mask in groups.items()}
+    for key in CEILING_METRICS:
+        assert slices["all"][key] == pytest.approx(whole[key], rel=1e-12)
+        if key == "f1_macro":  # not a mean over items
+            continue
+        averaged = sum(sizes[g] * slices[g][key] for g in groups) / 400
+        assert averaged == pytest.approx(whole[key], rel=1e-12)
+
+
+def test_slice_ceiling_estimates_the_slices_own_oracle_score() -> None:
+    # same expectation as drawing the slice alone under the whole split's prior; only the
+    # Monte Carlo draws differ
+    counts, targets = _votes(400, 3, 2)
+    mask = agreement_groups(counts)["contested"]
+    got = human_ceilings(counts, targets, {"contested": mask})[1]["contested"]
+    alone = human_ceiling(
+        counts[mask], targets[mask], prior=fit_dirichlet_prior(counts), n_draws=2000, seed=9
+    )
+    for key in CEILING_METRICS:
+        assert got[key] == pytest.approx(alone[key], abs=0.02), key
+
+
+def test_an_empty_slice_has_no_ceiling() -> None:
+    counts, targets = _votes(20, 2, 3)
+    assert human_ceilings(counts, targets, {"none": np.zeros(20, bool)})[1] == {"none": {}}
+
+
+def test_aggregate_draws_the_ceiling_once_and_the_split_keeps_its_own_numbers() -> None:
+    counts, targets = _votes(300, 2, 4)
+    probs = np.random.default_rng(5).dirichlet(np.ones(2), size=300)
+    records = [
+        {"probs": p.tolist(), "target": int(t), "human_counts": c.astype(int).tolist()}
+        for p, t, c in zip(probs, targets, counts, strict=True)
+    ]
+    out = aggregate_choices(records, None, metric_names=None, seed=0, n_bootstrap=200)
+    alone = compute_metrics(probs, targets, counts, seed=0, n_bootstrap=200)
+    assert out["ceiling"] == alone["ceiling"]
+    slices = human_ceilings(counts, targets, agreement_groups(counts))[1]
+    for name in ("clear", "contested"):
+        ceiling = out["slices"]["groups"][name]["ceiling"]
+        assert ceiling == {key: slices[name][key] for key in ceiling if key in slices[name]} | {
+            key: ceiling[key] for key in ceiling if key not in slices[name]
+        }
+        assert set(ceiling) - set(slices[name]) <= {"xentropy_calibrated"}
 
 
 def test_gap_interval_matches_a_plain_loop_over_the_same_resamples() -> None:

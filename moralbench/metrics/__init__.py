@@ -18,7 +18,7 @@ from .calibration import (
     fit_temperature,
 )
 from .catalogue import METRICS, MetricInfo
-from .ceiling import CEILING_METRICS, fit_dirichlet_prior, human_ceiling
+from .ceiling import CEILING_METRICS, fit_dirichlet_prior, human_ceiling, human_ceilings
 from .classification import ece, ece_soft, f1_macro
 from .distribution import (
     EPS,
@@ -27,7 +27,6 @@ from .distribution import (
     dirichlet_nll,
     dirichlet_nll_alpha,
     human_distribution,
-    item_metrics,
     js_divergence,
     normalise,
     one_hot,
@@ -35,6 +34,7 @@ from .distribution import (
     probs_from_logprobs,
     welfare,
 )
+from .one_item import item_metrics
 from .slices import (
     DEFAULT_CUTS,
     MIN_ITEMS_FOR_INTERVAL,
@@ -76,6 +76,7 @@ __all__ = [
     "fit_temperature",
     "flag_groups",
     "human_ceiling",
+    "human_ceilings",
     "human_distribution",
     "item_metrics",
     "iter_resamples",

@@ -18,10 +18,10 @@ from .calibration_fit import Calibration, _resolve_fit, _targets
 from .catalogue import METRICS
 from .ceiling import CEILING_METRICS, human_ceiling
 from .classification import (
-    BlockBins,
     _bin_index,
-    _ece_binned,
+    _ece_counts,
     _ece_rows,
+    _ece_weights,
     _f1_macro_counts,
     _f1_macro_rows,
 )
@@ -93,6 +93,7 @@ def compute_metrics(
     n_ceiling_draws: int = 100,
     fitted: Mapping[str, float] | None = None,
     ceiling_prior: ArrayLike | None = None,
+    ceiling: Mapping[str, float] | None = None,
 ) -> dict[str, object]:
     """Aggregate metrics of one split with bootstrap 95% intervals.
 
@@ -111,11 +112,11 @@ def compute_metrics(
         n_bootstrap: bootstrap resamples (1,000 by default).
         calibration_is_reported_split: set when the caller deliberately passes the reported
             split as calibration; a note then flags the calibrated numbers as optimistic.
-        n_ceiling_draws: posterior draws per item for the human ceiling.
         fitted: ``temperature`` / ``dirichlet_c`` fitted elsewhere, used as given instead of
             fitting on ``calibration`` (a slice of a split reuses the whole split's fit).
-        ceiling_prior: Dirichlet prior of the human ceiling, instead of fitting one on
-            ``counts`` (see :func:`human_ceiling`).
+        n_ceiling_draws, ceiling_prior: posterior draws per item and Dirichlet prior of the
+            human ceiling (default: fitted on ``counts``; see :func:`human_ceiling`).
+        ceiling: a ceiling already drawn for these items (see :func:`human_ceilings`).
 
     Returns:
         JSON-ready dict: ``<key>`` (float) and ``<key>_ci`` (``[lo, hi]``) per metric,
@@ -134,7 +135,7 @@ def compute_metrics(
         keys, split.p.shape[1], fitted, calibration, calibration_is_reported_split, notes
     )
     result = _with_intervals(split, keys, temperature, concentration, seed, n_bootstrap)
-    result["ceiling"] = _ceiling(keys, split.n_votes, split.t, seed, n_ceiling_draws, ceiling_prior)
+    result["ceiling"] = _ceiling(keys, split, seed, n_ceiling_draws, ceiling_prior, ceiling)
     result["clipped_items"] = int(clipped)
     result["notes"] = notes
     _check_finite(result)
@@ -185,12 +186,9 @@ def _with_intervals(
     values: dict[str, float] = {}
     mean_keys: list[str] = []
     mean_columns: list[FloatArray] = []
-    row_keys: list[str] = []
-    row_stats: list[Callable[[NDArray[np.int64]], FloatArray]] = []
     count_keys: list[str] = []
     count_stats: list[Callable[[FloatArray], FloatArray]] = []
     bins = _bin_index(conf, 10)
-    block_bins = BlockBins(bins)
     for key in keys:
         if key == "f1_macro":
             values[key] = float(_f1_macro_rows(pred[None, :], t[None, :], k)[0])
@@ -199,8 +197,9 @@ def _with_intervals(
         elif key in ("ece", "ece_soft"):
             gap = conf - (correct if key == "ece" else y[rows, pred])
             values[key] = float(_ece_rows(bins[None, :], gap[None, :], 10)[0])
-            row_keys.append(key)
-            row_stats.append(lambda idx, g=gap: _ece_binned(block_bins(idx), g[idx], 10))
+            count_keys.append(key)
+            weights = _ece_weights(bins, gap, 10)
+            count_stats.append(lambda counts, w=weights: _ece_counts(counts, w))
         else:
             per_item = _per_item(key, p, y, t, correct, split.n_votes, temperature, concentration)
             values[key] = float(per_item.mean())
@@ -210,7 +209,6 @@ def _with_intervals(
         bootstrap_many(
             n_items,
             means=np.stack(mean_columns, axis=1) if mean_columns else None,
-            statistics_rows=row_stats,
             statistics_counts=count_stats,
             seed=seed,
             n_resamples=n_bootstrap,
@@ -218,7 +216,7 @@ def _with_intervals(
         if keys
         else []
     )
-    ci = dict(zip(mean_keys + row_keys + count_keys, intervals, strict=True))
+    ci = dict(zip(mean_keys + count_keys, intervals, strict=True))
     return _assembled(keys, values, ci, temperature, concentration)
 
 
@@ -243,17 +241,21 @@ def _assembled(
 
 def _ceiling(
     keys: list[str],
-    n_votes: FloatArray | None,
-    t: NDArray[np.int64],
+    split: _Split,
     seed: int,
     n_draws: int,
     prior: ArrayLike | None,
+    drawn: Mapping[str, float] | None,
 ) -> dict[str, float]:
     """The human ceiling of the computed metrics that have one (empty without counts)."""
     with_ceiling = [key for key in keys if key in CEILING_METRICS or key == "xentropy_calibrated"]
-    if n_votes is None or not with_ceiling:
+    if split.n_votes is None or not with_ceiling:
         return {}
-    full = human_ceiling(n_votes, t, seed=seed, n_draws=n_draws, prior=prior)
+    full = (
+        dict(drawn)
+        if drawn is not None
+        else human_ceiling(split.n_votes, split.t, seed=seed, n_draws=n_draws, prior=prior)
+    )
     full["xentropy_calibrated"] = full["xentropy"]  # the oracle needs no temperature
     return {key: full[key] for key in with_ceiling}
 

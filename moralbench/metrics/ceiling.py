@@ -10,6 +10,8 @@ oracle predicts ``theta_i`` itself; its expected score on the observed data,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
@@ -19,9 +21,10 @@ from .blas_threads import one_blas_thread
 from .classification import _f1_macro_rows
 from .distribution import EPS, WELFARE_KEYS, _brier, _check_counts, _js, _welfare, _xent
 
-__all__ = ["CEILING_METRICS", "fit_dirichlet_prior", "human_ceiling"]
+__all__ = ["CEILING_METRICS", "fit_dirichlet_prior", "human_ceiling", "human_ceilings"]
 
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
 #: metrics the ceiling reports
 CEILING_METRICS = (
@@ -33,6 +36,8 @@ CEILING_METRICS = (
     "js_divergence",
     *WELFARE_KEYS,
 )
+#: the ceiling metrics that are means of per-item scores (macro-F1 is not)
+_MEAN_METRICS = tuple(key for key in CEILING_METRICS if key != "f1_macro")
 _ALPHA_BOUNDS = (1e-6, 1e6)
 
 
@@ -99,8 +104,7 @@ def human_ceiling(
         seed: seed of ``numpy.random.default_rng`` for the posterior draws.
         n_draws: Monte Carlo draws per item.
         prior: the Dirichlet prior ``alpha`` (shape ``(K,)``) to use instead of fitting one
-            on ``counts``; a slice of a split passes the prior fitted on the whole split, so
-            that choosing items by their votes does not also choose the prior.
+            on ``counts``.
 
     Returns:
         ``{metric: value}`` for :data:`CEILING_METRICS`, each the average over draws of the
@@ -109,17 +113,49 @@ def human_ceiling(
         ``-sum_k n_k log theta_k``: an oracle that knows ``theta`` is best served by an
         infinitely concentrated Dirichlet, so this is the oracle's own optimal concentration.
     """
+    return human_ceilings(counts, targets, {}, seed=seed, n_draws=n_draws, prior=prior)[0]
+
+
+@one_blas_thread
+def human_ceilings(
+    counts: ArrayLike,
+    targets: ArrayLike | None,
+    groups: Mapping[str, ArrayLike],
+    *,
+    seed: int = 0,
+    n_draws: int = 100,
+    prior: ArrayLike | None = None,
+) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """:func:`human_ceiling` of the whole split and of each slice, from one set of draws.
+
+    The slices (``groups``: ``{name: boolean mask over the items}``) are scored on the whole
+    split's posterior draws, restricted to their items: one Monte Carlo pass serves them all,
+    and the prior is the whole split's, so choosing items by their votes does not also choose
+    the prior. A slice's value of a per-item metric is the mean of its items' draw-averaged
+    scores (the item-weighted slices of a partition average back to the whole split's value);
+    macro-F1 is computed per draw on the slice's items. An empty slice gets ``{}``.
+
+    Returns:
+        ``(whole split, {slice name: {metric: value}})``; the first is what
+        :func:`human_ceiling` returns for the same arguments, to the last bit.
+    """
     n = _check_counts(counts)
     n_items, k = n.shape
     t = _ceiling_targets(targets, n)
     if n_draws < 1:
         raise ValueError("n_draws must be >= 1")
+    masks = {name: np.asarray(mask, dtype=bool) for name, mask in groups.items()}
+    for name, mask in masks.items():
+        if mask.shape != (n_items,):
+            raise ValueError(f"slice {name!r} has {mask.size} flags for {n_items} items")
     alpha = fit_dirichlet_prior(n) if prior is None else _checked_prior(prior, k)
     post = alpha[None, :] + n
     y = n / n.sum(axis=1, keepdims=True)
     rng = np.random.default_rng(seed)
     block = max(1, (1 << 21) // (n_items * k))
     totals = dict.fromkeys(CEILING_METRICS, 0.0)
+    per_item = {key: np.zeros(n_items) for key in _MEAN_METRICS} if masks else None
+    f1_totals = dict.fromkeys(masks, 0.0)
     done = 0
     while done < n_draws:
         m = min(block, n_draws - done)
@@ -127,9 +163,34 @@ def human_ceiling(
         # clip at EPS and renormalise, exactly as normalise() does for model outputs
         theta = np.maximum(np.exp(log_theta), EPS)
         theta /= theta.sum(axis=-1, keepdims=True)
-        _add_draw_scores(totals, theta, t, y, n)
+        pred = _add_draw_scores(totals, per_item, theta, t, y, n)
+        for name, mask in masks.items():
+            if mask.any():
+                f1_totals[name] += float(
+                    np.sum(_f1_macro_rows(pred[:, mask], _rows(t[mask], m), k))
+                )
         done += m
-    return {key: value / n_draws for key, value in totals.items()}
+    whole = {key: value / n_draws for key, value in totals.items()}
+    return whole, {
+        name: _slice_values(per_item, f1_totals[name], mask, n_draws) if per_item else {}
+        for name, mask in masks.items()
+    }
+
+
+def _rows(t: NDArray[np.int64], m: int) -> NDArray[np.int64]:
+    return np.ascontiguousarray(np.broadcast_to(t, (m, t.size)))
+
+
+def _slice_values(
+    per_item: Mapping[str, FloatArray], f1_total: float, mask: BoolArray, n_draws: int
+) -> dict[str, float]:
+    """One slice's ceiling from the per-item sums over draws (``{}`` for an empty slice)."""
+    size = int(mask.sum())
+    if size == 0:
+        return {}
+    values = {key: float(sums[mask].sum()) / (n_draws * size) for key, sums in per_item.items()}
+    values["f1_macro"] = f1_total / n_draws
+    return {key: values[key] for key in CEILING_METRICS}
 
 
 def _ceiling_targets(targets: ArrayLike | None, n: FloatArray) -> NDArray[np.int64]:
@@ -152,20 +213,28 @@ def _checked_prior(prior: ArrayLike, k: int) -> FloatArray:
 
 def _add_draw_scores(
     totals: dict[str, float],
+    per_item: dict[str, FloatArray] | None,
     theta: FloatArray,
     t: NDArray[np.int64],
     y: FloatArray,
     n: FloatArray,
-) -> None:
-    """Add each metric's per-draw mean over the items, summed over a block of draws."""
+) -> NDArray[np.int64]:
+    """Add each metric's per-draw mean over the items, summed over a block of draws, and
+    (for slices) each item's scores summed over the block; return the block's predictions."""
     k = theta.shape[-1]
     pred = np.argmax(theta, axis=-1)
     tt = np.broadcast_to(t, pred.shape)
-    totals["accuracy"] += float(np.sum(np.mean(pred == tt, axis=1)))
     totals["f1_macro"] += float(np.sum(_f1_macro_rows(pred, np.ascontiguousarray(tt), k)))
-    totals["xentropy"] += float(np.sum(np.mean(_xent(theta, y), axis=1)))
-    totals["dirichlet"] += float(np.sum(np.mean(_xent(theta, n), axis=1)))
-    totals["brier"] += float(np.sum(np.mean(_brier(theta, y), axis=1)))
-    totals["js_divergence"] += float(np.sum(np.mean(_js(theta, y), axis=1)))
-    for key, a in WELFARE_KEYS.items():
-        totals[key] += float(np.sum(np.mean(_welfare(theta, n, a), axis=1)))
+    scores = {
+        "accuracy": pred == tt,
+        "xentropy": _xent(theta, y),
+        "dirichlet": _xent(theta, n),
+        "brier": _brier(theta, y),
+        "js_divergence": _js(theta, y),
+        **{key: _welfare(theta, n, a) for key, a in WELFARE_KEYS.items()},
+    }
+    for key, value in scores.items():
+        totals[key] += float(np.sum(np.mean(value, axis=1)))
+        if per_item is not None:
+            per_item[key] += value.sum(axis=0)
+    return pred

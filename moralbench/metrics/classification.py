@@ -91,30 +91,19 @@ def _ece_keyed(keys: NDArray[np.int64], gap: FloatArray, n_bins: int) -> FloatAr
     return np.abs(sums).sum(axis=1) / n
 
 
-def _ece_binned(bins: NDArray[np.int64], gap: FloatArray, n_bins: int) -> FloatArray:
-    """:func:`_ece_rows` row by row, without the key array: a bin's sum adds the same values
-    in the same order as one bincount over every row's keys, so the values are the same."""
-    b, n = gap.shape
-    sums = np.empty((b, n_bins))
-    for out, row_bins, row_gap in zip(sums, bins, gap, strict=True):
-        out[:] = np.bincount(row_bins, weights=row_gap, minlength=n_bins)
-    return np.abs(sums).sum(axis=1) / n
+def _ece_weights(bins: NDArray[np.int64], gap: FloatArray, n_bins: int) -> FloatArray:
+    """``gap * one_hot(bin)``, ``(n, n_bins)``: the input of :func:`_ece_counts`."""
+    weights = np.zeros((gap.size, n_bins))
+    weights[np.arange(gap.size), bins] = gap
+    return weights
 
 
-class BlockBins:
-    """``bins[idx]`` for the latest resample block ``idx``, taken once for the statistics
-    that bin the same confidences (ECE and soft ECE)."""
-
-    def __init__(self, bins: NDArray[np.int64]) -> None:
-        self.bins = bins
-        self._block: NDArray[np.int64] | None = None
-        self._taken: NDArray[np.int64] | None = None
-
-    def __call__(self, idx: NDArray[np.int64]) -> NDArray[np.int64]:
-        if self._block is not idx or self._taken is None:
-            self._taken = self.bins[idx]
-            self._block = idx
-        return self._taken
+def _ece_counts(counts: FloatArray, weights: FloatArray) -> FloatArray:
+    """:func:`_ece_rows` of resamples given as item counts ``(B, n)`` (how often each
+    resample drew each item), with :func:`_ece_weights`: each bin's sum of gaps is one product
+    for the whole block, not an indexed copy of the gaps per resample. The sums add the same
+    terms in another order, so a value may differ from :func:`_ece_rows` in the last bit."""
+    return np.abs(counts @ weights).sum(axis=1) / counts.shape[1]
 
 
 def _check_conf(confidence: ArrayLike) -> FloatArray:

@@ -13,7 +13,6 @@ Conventions used throughout the package:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -26,7 +25,6 @@ __all__ = [
     "dirichlet_nll",
     "dirichlet_nll_alpha",
     "human_distribution",
-    "item_metrics",
     "js_divergence",
     "normalise",
     "one_hot",
@@ -267,44 +265,3 @@ def welfare(probs: ArrayLike, counts: ArrayLike, a: float) -> FloatArray:
     p, _ = normalise(_as_2d(probs, "probs"))
     n = _check_counts(counts, p.shape)
     return _welfare(p, n, float(a))
-
-
-def item_metrics(
-    p: Sequence[float] | ArrayLike, target: int, counts: Sequence[float] | None
-) -> dict[str, float]:
-    """Metric values of one item, for its sample line.
-
-    Args:
-        p: the model's distribution over the K choices (normalised and clipped here).
-        target: the majority / gold label index.
-        counts: human votes per choice, or ``None`` when only a label is known.
-
-    Returns:
-        ``correct`` (1.0 when argmax p, ties to the lowest index, equals ``target``),
-        ``xentropy``, ``brier``, ``js_divergence`` (against ``y = counts / N``, or the one-hot
-        target without counts), ``clipped`` (1.0 when the 1e-12 clip fired) and, with counts,
-        ``welfare_utilitarian``, ``welfare_nash``, ``welfare_rawlsian``. Metrics that need a
-        fitted parameter or the whole split (Dirichlet, ECE, F1) are not per-item.
-    """
-    raw = _as_2d(p, "p")
-    if raw.shape[0] != 1:
-        raise ValueError("item_metrics takes one item's distribution")
-    pp, clipped = normalise(raw)
-    k = pp.shape[1]
-    if not 0 <= int(target) < k:
-        raise ValueError(f"target {target} is not a choice index in [0, {k})")
-    n = None if counts is None else _check_counts(_as_2d(counts, "c"))
-    y = one_hot([int(target)], k) if n is None else n / n.sum(axis=1, keepdims=True)
-    if y.shape != pp.shape:
-        raise ValueError(f"counts has {y.shape[1]} entries, p has {k}")
-    out = {
-        "correct": float(np.argmax(pp[0]) == int(target)),
-        "xentropy": float(_xent(pp, y)[0]),
-        "brier": float(_brier(pp, y)[0]),
-        "js_divergence": float(_js(pp, y)[0]),
-        "clipped": float(clipped),
-    }
-    if n is not None:  # validated above, its shape that of p
-        for key, a in WELFARE_KEYS.items():
-            out[key] = float(_welfare(pp, n, a)[0])
-    return out

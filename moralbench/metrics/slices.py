@@ -6,9 +6,10 @@ cut points differ, *moderate* in between. A task may add slices of its own from 
 flags in its records (Scruples dilemmas: the dataset's ``controversial``).
 
 The rules of the whole-split metrics hold per slice: the temperature and the Dirichlet
-concentration are the ones fitted once on the calibration split, and the human ceiling's
-Dirichlet prior is the one fitted on the whole split; only the items change. A slice with
-fewer than ``min_items`` items reports its values without intervals, and says so.
+concentration are the ones fitted once on the calibration split, and the human ceiling is
+scored on the whole split's posterior draws (its Dirichlet prior fitted on the whole split),
+restricted to the slice's items; only the items change. A slice with fewer than
+``min_items`` items reports its values without intervals, and says so.
 
 The gap between two slices (clear minus contested) gets a percentile interval from the same
 bootstrap resamples of the whole split as the overall intervals: in each resample both
@@ -25,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .aggregate import _per_item, compute_metrics
 from .blas_threads import one_blas_thread
-from .ceiling import fit_dirichlet_prior
+from .ceiling import human_ceilings
 from .distribution import _as_2d, _check_counts, normalise, one_hot
 from .slice_gaps import _slice_gaps, slice_gap
 
@@ -140,7 +141,7 @@ def _one_slice(
     mask: BoolArray,
     keys: list[str],
     fitted: dict[str, float],
-    prior: FloatArray | None,
+    ceiling: Mapping[str, float] | None,
     *,
     seed: int,
     n_bootstrap: int,
@@ -157,7 +158,7 @@ def _one_slice(
         fitted=fitted or None,
         seed=seed,
         n_bootstrap=n_bootstrap,
-        ceiling_prior=prior,
+        ceiling=ceiling,
     )
     out["n"] = n
     notes = [note for note in out.get("notes", []) if isinstance(note, str)]
@@ -182,6 +183,7 @@ def slice_metrics(
     seed: int = 0,
     n_bootstrap: int = 1000,
     min_items: int = MIN_ITEMS_FOR_INTERVAL,
+    ceilings: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, object]:
     """Every metric of ``overall`` again on each slice, and the gaps between slices.
 
@@ -193,6 +195,8 @@ def slice_metrics(
         gaps: ``(first, second)`` slice pairs whose difference ``first - second`` gets a
             paired-bootstrap interval (pairs naming an unknown slice are ignored).
         min_items: slices with fewer items report no intervals (and a note says so).
+        ceilings: each slice's human ceiling, as :func:`human_ceilings` returns them for
+            ``groups`` (drawn here, the same way, when not given).
 
     Returns:
         ``{"groups": {name: {"n", <metric>, <metric>_ci, "ceiling", "notes"}}, "gaps":
@@ -211,10 +215,12 @@ def slice_metrics(
         for key in ("temperature", "dirichlet_c")
         if isinstance(overall.get(key), float)
     }
-    prior = fit_dirichlet_prior(n_votes) if n_votes is not None else None
+    if ceilings is None and n_votes is not None:
+        ceilings = human_ceilings(n_votes, t, masks, seed=seed)[1]
+    drawn = ceilings or {}
     bootstrap = {"seed": seed, "n_bootstrap": n_bootstrap, "min_items": min_items}
     out_groups = {
-        name: _one_slice(p, t, n_votes, mask, keys, fitted, prior, **bootstrap)
+        name: _one_slice(p, t, n_votes, mask, keys, fitted, drawn.get(name), **bootstrap)
         for name, mask in masks.items()
     }
     out_gaps, measured = _gap_pairs(masks, gaps)
