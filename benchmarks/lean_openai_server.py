@@ -82,11 +82,14 @@ class _Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.body_left = 0  # bytes of the current request's body still to skip
         self.due: deque[tuple[bytes, bool]] = deque()  # (reply, close after it), oldest first
+        self.closing = False  # a reply that closes the connection is queued: read no more
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
         self.buffer += data
         while True:
             if self.body_left:
@@ -136,6 +139,7 @@ class _Connection(asyncio.Protocol):
         # Every reply waits the same latency, so the oldest due is always the next to send:
         # replies leave in request order whichever timer of a tie fires first.
         self.due.append((reply, close))
+        self.closing = close
         self.loop.call_later(self.latency, self._send_oldest)
 
     def _send_oldest(self) -> None:
