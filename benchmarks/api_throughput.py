@@ -1,7 +1,11 @@
 """Request throughput of the `openai` backend against a server that takes 200 ms per request.
 
-The loopback server is `tests/fault_server.py` with `--latency 0.2` (no faults), run in its own
-process so that it does not share the client's interpreter lock. The client is the real backend
+The loopback server runs in its own process, so that it does not share the client's
+interpreter lock: by default `benchmarks/lean_openai_server.py` (`--server lean`: one asyncio
+loop, precomputed replies, a few tens of microseconds of CPU a request), or
+`tests/fault_server.py` (`--server fault`: threads and a hashed fake model, ~0.6 ms a request,
+which on a 2-core machine competes with the client for the cores), both with `--latency 0.2`
+and no faults. The client is the real backend
 (`OpenAIBackend.score_choices`, top_logprobs estimator: one POST per request) at each
 concurrency. With a fixed 200 ms per request, the ideal rate is concurrency / 0.2 s; the table
 shows the measured rate, its ratio to that ideal, the client process's CPU time per request
@@ -10,7 +14,12 @@ machine's cores. Targets: at least 0.9 of ideal at every level; under 0.5 ms of 
 request from 64 concurrent requests up (below that, the thread wake-ups around each lone
 request dominate: one idle 200 ms `asyncio.sleep` alone costs ~0.2 ms of CPU on a busy machine).
 
-    python benchmarks/api_throughput.py [--concurrency 1,8,32,64,256] [--rounds 20] [--latency 0.2]
+With `--repeats N` every level is measured N times in turn (1, 8, ..., 256, then again); the
+table has one row per measurement, and the targets are checked on each level's median ratio
+and median client CPU, so the rows show the run-to-run spread.
+
+    python benchmarks/api_throughput.py [--concurrency 1,8,32,64,256] [--rounds 20]
+        [--latency 0.2] [--server lean|fault] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -21,21 +30,27 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
+from typing import NamedTuple
 
 from moralbench.plugins.openai.backend import OpenAIBackend
 
 from moralbench.backend import BackendOptions
 from moralbench.requests import ChoiceRequest
 
-FAULT_SERVER = Path(__file__).resolve().parents[1] / "tests" / "fault_server.py"
+ROOT = Path(__file__).resolve().parents[1]
+SERVERS = {
+    "lean": ROOT / "benchmarks" / "lean_openai_server.py",
+    "fault": ROOT / "tests" / "fault_server.py",
+}
 TARGET_RATIO = 0.9
 TARGET_CPU_MS = 0.5
 CPU_TARGET_FROM = 64  # concurrency from which the CPU target applies
 
 
-def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+def start_server(server: str, latency: float) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, str(FAULT_SERVER), "--latency", str(latency)],
+        [sys.executable, str(SERVERS[server]), "--latency", str(latency)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -43,7 +58,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     url = process.stdout.readline().strip()
     if not url.startswith("http://127.0.0.1:"):
         process.kill()
-        raise SystemExit(f"fault server did not start (printed {url!r})")
+        raise SystemExit(f"{server} server did not start (printed {url!r})")
     return process, url
 
 
@@ -88,54 +103,91 @@ def measure(
     return count, elapsed, cpu, server_cpu, failed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="1,8,32,64,256", help="comma-separated levels")
-    parser.add_argument("--rounds", type=int, default=20, help="requests per worker")
-    parser.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
-    args = parser.parse_args()
-    levels = [int(c) for c in args.concurrency.split(",")]
+class Row(NamedTuple):
+    concurrency: int
+    requests: int
+    seconds: float
+    rate: float
+    ideal: float
+    ratio: float
+    client_ms: float  # client CPU ms per request
+    server_ms: float  # server CPU ms per request
+    failed: int
 
-    load_before = f"{os.getloadavg()[0]:.2f}"
-    process, url = start_server(args.latency)
-    rows = []
-    try:
-        for concurrency in levels:
-            count, elapsed, cpu, server_cpu, failed = measure(
-                url, concurrency, args.rounds, process.pid
-            )
-            rate = count / elapsed
-            ideal = concurrency / args.latency
-            cpu_ms, server_ms = 1000 * cpu / count, 1000 * server_cpu / count
-            rows.append(
-                (concurrency, count, elapsed, rate, ideal, rate / ideal, cpu_ms, server_ms, failed)
-            )
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
-    print(f"server latency {args.latency * 1000:.0f} ms per request; {args.rounds} per worker")
-    print(f"load average before: {load_before}; after: {os.getloadavg()[0]:.2f}")
+def measure_row(url: str, concurrency: int, rounds: int, latency: float, server_pid: int) -> Row:
+    count, elapsed, cpu, server_cpu, failed = measure(url, concurrency, rounds, server_pid)
+    rate, ideal = count / elapsed, concurrency / latency
+    return Row(
+        concurrency,
+        count,
+        elapsed,
+        rate,
+        ideal,
+        rate / ideal,
+        1000 * cpu / count,
+        1000 * server_cpu / count,
+        failed,
+    )
+
+
+def report(rows: list[Row], repeats: int) -> bool:
+    """Print the table and the verdicts; True when every target is met and nothing failed."""
     print(
         "| concurrency | requests | seconds | requests/s | ideal/s | ratio | "
         "client CPU ms/request | server CPU ms/request | failed |"
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for concurrency, count, elapsed, rate, ideal, ratio, cpu_ms, server_ms, failed in rows:
+    for r in sorted(rows, key=lambda row: row.concurrency):
         print(
-            f"| {concurrency} | {count} | {elapsed:.2f} | {rate:.1f} | {ideal:.1f} | "
-            f"{ratio:.3f} | {cpu_ms:.3f} | {server_ms:.3f} | {failed} |"
+            f"| {r.concurrency} | {r.requests} | {r.seconds:.2f} | {r.rate:.1f} | {r.ideal:.1f} | "
+            f"{r.ratio:.3f} | {r.client_ms:.3f} | {r.server_ms:.3f} | {r.failed} |"
         )
-    worst = min(row[5] for row in rows)
-    most_cpu = max((row[6] for row in rows if row[0] >= CPU_TARGET_FROM), default=0.0)
+    levels = sorted({row.concurrency for row in rows})
+    ratios = {c: median(row.ratio for row in rows if row.concurrency == c) for c in levels}
+    cpus = {c: median(row.client_ms for row in rows if row.concurrency == c) for c in levels}
+    worst = min(ratios.values())
+    most_cpu = max((cpu for c, cpu in cpus.items() if c >= CPU_TARGET_FROM), default=0.0)
+    kind = "median " if repeats > 1 else ""
     verdict = "meets" if worst >= TARGET_RATIO else "MISSES"
-    print(f"lowest ratio {worst:.3f}: {verdict} the {TARGET_RATIO} target")
+    print(f"lowest {kind}ratio {worst:.3f}: {verdict} the {TARGET_RATIO} target")
     verdict = "meets" if most_cpu < TARGET_CPU_MS else "MISSES"
     print(
-        f"most client CPU from {CPU_TARGET_FROM} concurrent up: {most_cpu:.3f} ms/request: "
+        f"most {kind}client CPU from {CPU_TARGET_FROM} concurrent up: {most_cpu:.3f} ms/request: "
         f"{verdict} the {TARGET_CPU_MS} ms target"
     )
-    if worst < TARGET_RATIO or most_cpu >= TARGET_CPU_MS or any(row[8] for row in rows):
+    return worst >= TARGET_RATIO and most_cpu < TARGET_CPU_MS and not any(r.failed for r in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", default="1,8,32,64,256", help="comma-separated levels")
+    parser.add_argument("--rounds", type=int, default=20, help="requests per worker")
+    parser.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="lean")
+    parser.add_argument("--repeats", type=int, default=1, help="measurements per level")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    load_before = f"{os.getloadavg()[0]:.2f}"
+    process, url = start_server(args.server, args.latency)
+    try:
+        rows = [
+            measure_row(url, concurrency, args.rounds, args.latency, process.pid)
+            for _ in range(args.repeats)
+            for concurrency in levels
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    print(
+        f"server: {args.server} ({SERVERS[args.server].relative_to(ROOT)}), latency "
+        f"{args.latency * 1000:.0f} ms per request; {args.rounds} per worker; "
+        f"{args.repeats} measurement(s) per level"
+    )
+    print(f"load average before: {load_before}; after: {os.getloadavg()[0]:.2f}")
+    if not report(rows, args.repeats):
         raise SystemExit(1)
 
 
