@@ -28,9 +28,9 @@ def _finite_numbers(value: Any) -> bool:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class SampleRecord:
-    """One document's outcome in one run."""
+    """One document's outcome in one run (slotted: a run keeps one per document)."""
 
     doc_id: str
     task: str

@@ -1,8 +1,11 @@
 """One split of one task: documents -> unique requests -> cache or backend -> sample records.
 
-Requests are deduplicated across the split's documents, looked up in the cache, and the rest
-sent to the backend in one call per request type; a document's `SampleRecord` is built (and
-streamed to the samples file) as soon as its last answer arrives.
+Documents are rendered and looked up in the cache a block at a time (`DOCS_PER_BLOCK`): a
+document the cache answers whole becomes its `SampleRecord` (streamed to the samples file) at
+once, and its rendered prompts and cached answers are freed, so a cached run holds one block
+of requests, not the split's. The requests still unanswered are deduplicated across the whole
+split and sent to the backend in one call per request type (which lets a local backend sort
+them all by length); a document's record is built as soon as its last answer arrives.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ class SplitRecords:
     prompt_mode: dict[str, Any] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """One document while its requests are answered."""
 
@@ -64,13 +67,23 @@ class _Pending:
     waiting: int
 
 
+#: documents rendered and looked up in the cache at a time
+DOCS_PER_BLOCK = 2048
+
+
 @dataclass
 class _Plan:
-    """The shard's documents and the unique requests they need."""
+    """Documents still waiting for answers, and the unique requests they wait on."""
 
     pending: list[_Pending] = field(default_factory=list)
     unique: dict[str, Request] = field(default_factory=dict)
     waiting_on: dict[str, list[_Pending]] = field(default_factory=lambda: defaultdict(list))
+    #: every distinct request key of the split (answered or not), and whether any request
+    #: has prompt variants
+    seen: set[str] = field(default_factory=set)
+    variants: bool = False
+    #: cached answers kept because a waiting document also needs them
+    kept: set[str] = field(default_factory=set)
 
 
 def prompt_hash(requests: Sequence[Request]) -> str:
@@ -97,16 +110,15 @@ def _has_variants(requests: Sequence[Request]) -> bool:
     return any(isinstance(r, ChoiceRequest) and bool(r.variants) for r in requests)
 
 
-def _prompt_mode(backend: Backend, requests: Sequence[Request]) -> dict[str, Any] | None:
-    """The backend's prompt mode, and whether any of `requests` has prompt variants."""
+def _prompt_mode(backend: Backend, variants: bool) -> dict[str, Any] | None:
+    """The backend's prompt mode, and whether the requests have prompt variants."""
     mode = backend.prompt_mode()
-    return None if mode is None else {**mode.as_dict(), "variants": _has_variants(requests)}
+    return None if mode is None else {**mode.as_dict(), "variants": variants}
 
 
-def _split_prompt_mode(backend: Backend, requests: Sequence[Request]) -> dict[str, Any]:
+def _split_prompt_mode(backend: Backend, variants: bool) -> dict[str, Any]:
     """As `_prompt_mode`, with mode "unknown" when the backend does not say."""
-    known = _prompt_mode(backend, requests)
-    return known or {"mode": "unknown", "variants": _has_variants(requests)}
+    return _prompt_mode(backend, variants) or {"mode": "unknown", "variants": variants}
 
 
 def load_docs(task: Task, split: str, limit: int | None) -> list[Doc]:
@@ -138,15 +150,26 @@ class SplitRun:
         self.writer = writer
         self._done: list[SampleRecord] = []
         self._answers: dict[str, Response] = {}
+        #: one prompt-mode dict per variants flag, shared by the records that have it
+        self._modes: dict[bool, dict[str, Any] | None] = {}
 
     def records(self, limit: int | None) -> SplitRecords:
         """Records of the split's first `limit` documents (all: None), in document order."""
         docs, truncated = self._bounded(load_docs(self.task, self.split, limit))
         group = self.services.group
-        plan = self._plan(list(enumerate(docs))[group.index :: group.count])
-        self.services.requests_total += len(plan.unique)
-        mode = _split_prompt_mode(self.services.backend, list(plan.unique.values()))
-        self._answer_from_cache(plan)
+        shard = list(enumerate(docs))[group.index :: group.count]
+        del docs
+        blocks = [shard[i : i + DOCS_PER_BLOCK] for i in range(0, len(shard), DOCS_PER_BLOCK)]
+        del shard
+        blocks.reverse()  # popped from the end, so each block is freed once answered
+        plan = _Plan()
+        corrupt_before = self.services.cache.corrupt
+        while blocks:
+            self._plan_block(blocks.pop(), plan)
+        self._warn_corrupt(corrupt_before)
+        self.services.requests_total += len(plan.seen)
+        plan.seen.clear()
+        mode = _split_prompt_mode(self.services.backend, plan.variants)
         self._answer_from_backend(plan)
         self.services.cache.flush()
         missing = [item.doc["doc_id"] for item in plan.pending if item.waiting > 0]
@@ -171,34 +194,52 @@ class SplitRun:
             )
         return [doc for doc, _ in pairs], cut
 
-    def _plan(self, shard: list[tuple[int, Doc]]) -> _Plan:
-        plan = _Plan()
-        for index, doc in shard:
+    def _plan_block(self, block: list[tuple[int, Doc]], plan: _Plan) -> None:
+        """Render a block of documents, answer what the cache can, and add what is left
+        (documents still waiting, requests not yet answered) to `plan`."""
+        part = _Plan()
+        for index, doc in block:
             requests = self.task.requests(doc)
             keys = [r.key for r in requests]
             item = _Pending(index, doc, requests, keys, len(set(keys)))
-            plan.pending.append(item)
+            part.pending.append(item)
             for key, request in zip(keys, requests, strict=True):
-                plan.unique.setdefault(key, request)
+                part.unique.setdefault(key, request)
             for key in dict.fromkeys(keys):
-                plan.waiting_on[key].append(item)
-        return plan
-
-    def _answer_from_cache(self, plan: _Plan) -> None:
-        cache = self.services.cache
-        corrupt_before = cache.corrupt
-        self._answers = cache.get_many(self.services.fingerprint, plan.unique)
-        if cache.corrupt > corrupt_before:
-            self.services.log(
-                f"warning: {cache.corrupt - corrupt_before} damaged cache row(s) for "
-                f"{self.task.name!r} ignored; those requests are asked again"
-            )
-        for key in self._answers:
-            for item in plan.waiting_on[key]:
+                part.waiting_on[key].append(item)
+        plan.seen.update(part.unique)
+        plan.variants = plan.variants or _has_variants(list(part.unique.values()))
+        # keys already waiting for the backend were not in the cache a block ago either
+        wanted = {k: r for k, r in part.unique.items() if k not in plan.unique}
+        found = self.services.cache.get_many(self.services.fingerprint, wanted)
+        self._answers.update(found)
+        for key in found:
+            for item in part.waiting_on[key]:
                 item.waiting -= 1
-        for item in plan.pending:
+        for item in part.pending:
             if item.waiting == 0:
                 self._complete(item)
+                continue
+            plan.pending.append(item)
+            for key, request in zip(item.keys, item.requests, strict=True):
+                if key not in self._answers:
+                    plan.unique.setdefault(key, request)
+            for key in dict.fromkeys(item.keys):
+                if key in self._answers:
+                    plan.kept.add(key)
+                else:
+                    plan.waiting_on[key].append(item)
+        for key in found:  # keep only the cached answers a waiting document still needs
+            if key not in plan.kept:
+                del self._answers[key]
+
+    def _warn_corrupt(self, before: int) -> None:
+        damaged = self.services.cache.corrupt - before
+        if damaged:
+            self.services.log(
+                f"warning: {damaged} damaged cache row(s) for {self.task.name!r} ignored; "
+                "those requests are asked again"
+            )
 
     def _answer_from_backend(self, plan: _Plan) -> None:
         services, backend = self.services, self.services.backend
@@ -224,6 +265,12 @@ class SplitRun:
                         if item.waiting == 0:
                             self._complete(item)
 
+    def _mode(self, requests: Sequence[Request]) -> dict[str, Any] | None:
+        variants = _has_variants(requests)
+        if variants not in self._modes:
+            self._modes[variants] = _prompt_mode(self.services.backend, variants)
+        return self._modes[variants]
+
     def _complete(self, item: _Pending) -> None:
         """Build the document's record, stream it to the samples file, keep it."""
         responses = [self._answers[k] for k in item.keys]
@@ -237,7 +284,7 @@ class SplitRun:
             prompt_sha256=prompt_hash(item.requests),
             fields=fields,
             error=error,
-            prompt_mode=_prompt_mode(backend, item.requests),
+            prompt_mode=self._mode(item.requests),
             index=item.index,
         )
         if self.writer is not None and self.services.log_prompts:

@@ -11,6 +11,7 @@ without cache) with the instant backend on Scruples-shaped data.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from moralbench import evaluate
+from moralbench import evaluate, split_runner
 from moralbench.item_limits import bound_document
 from moralbench.metrics import (
     agreement_groups,
@@ -219,3 +220,33 @@ def test_unusual_items_take_the_kernels_and_their_errors() -> None:
         item_metrics([0.5, 0.5], 0, [1, -1])
     with pytest.raises(ValueError, match="NaN"):
         item_metrics([0.5, float("nan")], 0, None)
+
+
+def test_block_by_block_cache_pass_with_duplicates_and_half_cached_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = "scruples_dilemmas"
+    data = tmp_path / "data"
+    harness_cost.write_data(data, task, 40)
+    test_file = data / "scruples" / "dilemmas" / "test.scruples-dilemmas.jsonl"
+    lines = [json.loads(line) for line in test_file.read_text(encoding="utf-8").splitlines()]
+    for copy, original in zip(lines[20:], lines[:20], strict=True):
+        copy["actions"] = original["actions"]  # the same two prompts in a later block
+    test_file.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    cache = tmp_path / "cache.sqlite"
+    plain = _run(data, tmp_path / "plain", cache, task, use_cache=False)
+    _run(data, tmp_path / "fill", cache, task)
+    with sqlite3.connect(cache) as db:  # forget every third answer: documents half cached
+        db.execute("DELETE FROM responses WHERE rowid % 3 = 0")
+        forgotten = db.total_changes
+    monkeypatch.setattr(split_runner, "DOCS_PER_BLOCK", 3)
+    results = evaluate(
+        "instant", task, data_dir=data, output_path=tmp_path / "blocks", cache_path=cache,
+        extra_plugins=[mb_instant_backend], show_progress=False, n_bootstrap=200,
+        log=lambda m: None,
+    )  # fmt: skip
+    samples = Path(results["samples_files"][task]).read_text(encoding="utf-8")
+    assert (json.dumps(results["results"], sort_keys=True), samples) == plain
+    timing = results["timing"]
+    assert timing["requests"] == 2 * 20 + 2 * 4  # duplicates asked once (dev split: 4 docs)
+    assert timing["requests_sent_to_backend"] == forgotten > 0

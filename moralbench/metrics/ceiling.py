@@ -10,7 +10,8 @@ oracle predicts ``theta_i`` itself; its expected score on the observed data,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -225,15 +226,16 @@ def _add_draw_scores(
     pred = np.argmax(theta, axis=-1)
     tt = np.broadcast_to(t, pred.shape)
     totals["f1_macro"] += float(np.sum(_f1_macro_rows(pred, np.ascontiguousarray(tt), k)))
-    scores = {
-        "accuracy": pred == tt,
-        "xentropy": _xent(theta, y),
-        "dirichlet": _xent(theta, n),
-        "brier": _brier(theta, y),
-        "js_divergence": _js(theta, y),
-        **{key: _welfare(theta, n, a) for key, a in WELFARE_KEYS.items()},
+    scores: dict[str, Callable[[], NDArray[np.generic]]] = {
+        "accuracy": lambda: pred == tt,
+        "xentropy": lambda: _xent(theta, y),
+        "dirichlet": lambda: _xent(theta, n),
+        "brier": lambda: _brier(theta, y),
+        "js_divergence": lambda: _js(theta, y),
+        **{key: partial(_welfare, theta, n, a) for key, a in WELFARE_KEYS.items()},
     }
-    for key, value in scores.items():
+    for key, score in scores.items():  # one (draws, items) array alive at a time
+        value = score()
         totals[key] += float(np.sum(np.mean(value, axis=1)))
         if per_item is not None:
             per_item[key] += value.sum(axis=0)
