@@ -250,3 +250,19 @@ def test_block_by_block_cache_pass_with_duplicates_and_half_cached_documents(
     timing = results["timing"]
     assert timing["requests"] == 2 * 20 + 2 * 4  # duplicates asked once (dev split: 4 docs)
     assert timing["requests_sent_to_backend"] == forgotten > 0
+
+
+def test_responses_encode_for_the_cache_exactly_as_their_dataclass_fields() -> None:
+    from dataclasses import asdict
+
+    from moralbench.requests import ChoiceResponse, GenerateResponse, response_from_json
+
+    choice = ChoiceResponse((-0.5, -1.25), "top_logprobs", {"covered": [0.9, {"n": 2}]})
+    generated = GenerateResponse("yes", {"tokens": 1}, None)
+    expected = [
+        {"kind": "choice", **asdict(choice), "logprobs": [-0.5, -1.25]},
+        {"kind": "generate", **asdict(generated)},
+    ]
+    for response, fields in zip((choice, generated), expected, strict=True):
+        assert json.dumps(response.to_json()) == json.dumps(fields)
+        assert response_from_json(json.loads(json.dumps(response.to_json()))) == response
