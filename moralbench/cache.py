@@ -99,7 +99,7 @@ class CacheInfo:
 
 class RequestCache:
     def __init__(
-        self, path: Path | str, commit_every: int = 256, busy_timeout: float = 60.0
+        self, path: Path | str, commit_every: int = 2048, busy_timeout: float = 60.0
     ) -> None:
         self.path = Path(path)
         check_cache_path(self.path)

@@ -44,7 +44,7 @@ class SamplesWriter:
     disk, so an interrupted run's rerun never redoes a logged sample.
     """
 
-    LINES_PER_WRITE = 256
+    LINES_PER_WRITE = 1024
     SECONDS_PER_WRITE = 0.5
 
     def __init__(
