@@ -61,8 +61,9 @@ def _slice_gaps(
     diffs: list[list[list[FloatArray]]] = [[[] for _ in columns] for _ in pairs]
     n_items = columns[0].size
     positions = [(np.flatnonzero(a), np.flatnonzero(b)) for a, b in pairs]
+    buffer: FloatArray | None = None
     for block in iter_resamples(n_items, seed=seed, n_resamples=n_resamples):
-        weights = resample_counts(block)
+        weights = buffer = resample_counts(block, buffer)
         for (in_a, in_b), per_column, (a, b) in zip(positions, diffs, pairs, strict=True):
             # `take` gives the slice's columns in C order: the layout whose products round
             # exactly as they always have (a masked view is in Fortran order and does not)

@@ -44,7 +44,8 @@ def _log(p: float) -> float:
 
 
 def _argmax(values: Sequence[float]) -> int:
-    return int(np.argmax(np.asarray(values, dtype=float)))
+    """Index of the largest value, ties to the lowest (as numpy's argmax)."""
+    return max(range(len(values)), key=values.__getitem__)
 
 
 def _mean_alpha(responses: Sequence[Response]) -> dict[str, Any]:
